@@ -1,0 +1,105 @@
+"""The distributions a sweep file can give a hyperparameter, checked the way Optuna checks its own.
+
+A space maps a dotted path into the sweep spec (``training.learning_rate``, ``method.r``) to one of
+these. Keys are spec paths so that any numeric training or method field is searchable without a
+per-parameter list, and a trial's values are applied back onto the same typed spec.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Scalar = Union[bool, int, float, str]
+
+
+class _Distribution(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LogUniform(_Distribution):
+    """A float sampled uniformly in log space: the right prior for learning rates."""
+
+    type: Literal["loguniform"]
+    low: float = Field(description="Smallest value; must be > 0.")
+    high: float = Field(description="Largest value; must be > low.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LogUniform:
+        if self.low <= 0:
+            raise ValueError(f"`low > 0` must hold for loguniform, but got (low={self.low}); use uniform instead")
+        if not self.low < self.high:
+            raise ValueError(f"`low < high` must hold, but got (low={self.low}, high={self.high})")
+        return self
+
+
+class Uniform(_Distribution):
+    """A float sampled uniformly between low and high, optionally on a grid of ``step``."""
+
+    type: Literal["uniform"]
+    low: float = Field(description="Smallest value.")
+    high: float = Field(description="Largest value; must be > low.")
+    step: float | None = Field(default=None, description="Grid spacing (optional, > 0).")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError(f"`low < high` must hold, but got (low={self.low}, high={self.high})")
+        if self.step is not None and self.step <= 0:
+            raise ValueError(f"`step > 0` must hold, but got (step={self.step})")
+        return self
+
+
+class IntRange(_Distribution):
+    """An integer in [low, high] (both included), optionally log-spaced."""
+
+    type: Literal["int"]
+    low: int = Field(description="Smallest value (included).")
+    high: int = Field(description="Largest value (included); must be >= low.")
+    step: int = Field(default=1, description="Spacing between values (>= 1; must be 1 when log is true).")
+    log: bool = Field(default=False, description="Sample in log space (needs low >= 1).")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> IntRange:
+        if not self.low <= self.high:
+            raise ValueError(f"`low <= high` must hold, but got (low={self.low}, high={self.high})")
+        if self.step < 1:
+            raise ValueError(f"`step >= 1` must hold, but got (step={self.step})")
+        if self.log and (self.low < 1 or self.step != 1):
+            raise ValueError(
+                f"log=true needs `low >= 1` and `step == 1`, but got (low={self.low}, step={self.step})"
+            )
+        return self
+
+
+class Choice(_Distribution):
+    """One of a list of values (categorical): batch sizes, ranks, scheduler names."""
+
+    type: Literal["choice"]
+    values: list[Scalar] = Field(min_length=1, description="The values to choose from (non-empty, distinct).")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Choice:
+        if len(set(map(repr, self.values))) != len(self.values):
+            raise ValueError(f"values must be distinct, but got {self.values}")
+        return self
+
+
+class Tied(_Distribution):
+    """A value tied to another searched parameter: ``value = factor * <to>``, the factor chosen from
+    ``factors``. The usual use is LoRA alpha as a multiple of the rank (alpha = k·r)."""
+
+    type: Literal["tied"]
+    to: str = Field(description="The searched parameter this one is a multiple of, e.g. method.r.")
+    factors: list[float] = Field(min_length=1, description="Multipliers to choose from (each > 0).")
+
+    @model_validator(mode="after")
+    def _positive(self) -> Tied:
+        if any(factor <= 0 for factor in self.factors):
+            raise ValueError(f"every factor must be > 0, but got {self.factors}")
+        return self
+
+
+ParamSpec = Annotated[Union[LogUniform, Uniform, IntRange, Choice, Tied], Field(discriminator="type")]
+SearchSpace = dict[str, ParamSpec]
