@@ -7,11 +7,11 @@ per-parameter list, and a trial's values are applied back onto the same typed sp
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Scalar = Union[bool, int, float, str]
+Scalar = bool | int | float | str
 
 
 class _Distribution(BaseModel):
@@ -101,5 +101,5 @@ class Tied(_Distribution):
         return self
 
 
-ParamSpec = Annotated[Union[LogUniform, Uniform, IntRange, Choice, Tied], Field(discriminator="type")]
+ParamSpec = Annotated[LogUniform | Uniform | IntRange | Choice | Tied, Field(discriminator="type")]
 SearchSpace = dict[str, ParamSpec]

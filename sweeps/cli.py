@@ -1,0 +1,106 @@
+"""The ``finesweep`` command: thin entry points over the library. Ray and torch load only inside commands
+that need them, so ``--help`` and ``validate`` start fast."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sweeps.errors import UserError
+from sweeps.layout import TUNE_DIR
+from sweeps.loading import effective_space, load_spec
+
+app = typer.Typer(help="Hyperparameter sweeps for LLM fine-tuning on Ray.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+out = Console()
+err = Console(stderr=True)
+
+SpecPath = Annotated[Path, typer.Argument(help="The sweep file (YAML).")]
+Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE overrides, e.g. search.num_trials=8.")]
+SweepDir = Annotated[Path, typer.Argument(help="A sweep directory, <storage.path>/<name>.")]
+
+
+def main() -> None:
+    try:
+        app()
+    except UserError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+def _load(spec_path: Path, overrides: list[str] | None):
+    return load_spec(spec_path, overrides or [])
+
+
+@app.command()
+def validate(spec_path: SpecPath, overrides: Overrides = None) -> None:
+    """Check a sweep file (and overrides) without starting anything."""
+    spec = _load(spec_path, overrides)
+    space = effective_space(spec)
+    out.print(f"{spec_path}: ok — sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials of "
+              f"{spec.method.name} on {spec.model.path.name}, searching {', '.join(space)}; "
+              f"{spec.search.algorithm} + {spec.scheduler.name}, results in {spec.sweep_dir}", highlight=False)
+
+
+@app.command()
+def run(spec_path: SpecPath, overrides: Overrides = None,
+        address: Annotated[str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS, "
+                                                       "else an embedded local Ray).")] = None) -> None:
+    """Run a sweep and print the best trial."""
+    spec = _load(spec_path, overrides)
+    if (Path(spec.sweep_dir) / TUNE_DIR).exists():
+        raise UserError(f"{spec.sweep_dir} already holds a sweep named {spec.name!r}; nothing was started. "
+                        f"Give another name (name=...) or another storage.path.")
+    from sweeps.progress import LiveTrialTable
+    from sweeps.runner import run_sweep
+    from sweeps.summary import summarise_run
+
+    started = time.monotonic()
+    run_sweep(spec, address=address, callbacks=[LiveTrialTable(metric=spec.search.metric, mode=spec.search.mode)])
+    summary = summarise_run(spec, wall_seconds=time.monotonic() - started)
+    out.print(summary.text(), highlight=False)
+
+
+@app.command()
+def best(sweep_dir: SweepDir, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the best trial of a sweep and its best checkpoint."""
+    from sweeps.summary import best_record, leaderboard
+
+    record = best_record(sweep_dir)
+    if as_json:
+        print(json.dumps(record, indent=2))
+        return
+    out.print(leaderboard(sweep_dir))
+    out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']:.4g}\n"
+              f"checkpoint: {record['checkpoint_path']}", highlight=False)
+
+
+@app.command()
+def presets() -> None:
+    """List the named search spaces a sweep can start from (search.preset)."""
+    from search_spaces.presets import PRESET_HELP, PRESETS
+
+    table = Table("preset", "parameters", "what for")
+    for name, space in PRESETS.items():
+        table.add_row(name, ", ".join(space), PRESET_HELP[name])
+    out.print(table)
+
+
+@app.command()
+def sample(sweep_dir: SweepDir,
+           prompt: Annotated[str, typer.Option(help="The prompt to answer.")] = "Hello, who are you?",
+           max_new_tokens: Annotated[int, typer.Option(help="Tokens to generate.")] = 40) -> None:
+    """Generate from the best checkpoint with plain Hugging Face + PEFT code."""
+    from sweeps.summary import best_record
+    from trainer.inference import generate
+
+    record = best_record(sweep_dir)
+    out.print(f"[bold]prompt:[/bold] {prompt}", highlight=False)
+    reply = generate(Path(record["checkpoint_path"]), prompt=prompt, max_new_tokens=max_new_tokens)
+    out.print(f"[bold]reply ({record['trial_id']}):[/bold] {reply}", highlight=False)

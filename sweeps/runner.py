@@ -1,0 +1,120 @@
+"""Run a sweep: Ray Tune ``Tuner`` with Optuna search, an early-stopping scheduler and one Ray Train run per trial."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from sweeps.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
+from sweeps.loading import effective_space
+from trainer.trainable import run_trial
+
+if TYPE_CHECKING:
+    from ray.tune import Callback, ResultGrid
+
+    from sweeps.spec import SweepSpec
+
+# The trial function only waits on its Train workers; a sliver of a CPU leaves them the cores.
+TRIAL_DRIVER_CPUS = 0.01
+# ASHA's top rung when the training length is not known before the data is loaded (Ray's own default).
+DEFAULT_MAX_T = 100
+
+
+def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: list[Callback] = ()) -> ResultGrid:
+    """Run every trial of ``spec`` and return Tune's results; a failed trial is recorded, the sweep goes on."""
+    import ray
+    from ray import tune
+
+    sweep_dir = prepare_sweep_dir(spec)
+    # "local" starts an embedded Ray even when a `ray start` cluster runs on this machine; inside a
+    # submitted job RAY_ADDRESS points at the cluster. The dashboard stays on: Train V2 needs its State
+    # API to clean up the workers of trials that ASHA stopped.
+    address = address or os.environ.get("RAY_ADDRESS") or "local"
+    # An embedded Ray listens on loopback only: a laptop sweep opens no port to the network.
+    node_ip = {"_node_ip_address": "127.0.0.1"} if address == "local" else {}
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False, **node_ip)
+    space = effective_space(spec)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, spec=spec, searched=tuple(space)), {"cpu": TRIAL_DRIVER_CPUS}
+    )
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            metric=spec.search.metric,
+            mode=spec.search.mode,
+            search_alg=build_search(spec, journal_path=sweep_dir / JOURNAL_FILE),
+            scheduler=build_scheduler(spec),
+            num_samples=spec.search.num_trials,
+            max_concurrent_trials=spec.search.max_concurrent_trials,
+            reuse_actors=False,  # each trial owns Train workers; a reused actor would keep stale ones
+            trial_name_creator=lambda trial: trial.trial_id,
+            trial_dirname_creator=lambda trial: trial.trial_id,
+        ),
+        run_config=tune.RunConfig(
+            name=TUNE_DIR,
+            storage_path=str(sweep_dir),
+            callbacks=[*tracking_callbacks(spec), *callbacks],
+            failure_config=tune.FailureConfig(max_failures=0),
+            verbose=0,
+        ),
+    )
+    return tuner.fit()
+
+
+def prepare_sweep_dir(spec: SweepSpec) -> Path:
+    """Create the sweep directory and save the resolved spec in it, so results are read without the original."""
+    sweep_dir = Path(spec.sweep_dir)
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    (sweep_dir / TRAIN_DIR).mkdir(exist_ok=True)
+    (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    return sweep_dir
+
+
+def build_search(spec: SweepSpec, *, journal_path: Path):
+    from search_spaces.searcher import build_searcher
+
+    return build_searcher(
+        space=effective_space(spec),
+        metric=spec.search.metric,
+        mode=spec.search.mode,
+        algorithm=spec.search.algorithm,
+        seed=spec.search.seed,
+        journal_path=journal_path,
+        study_name=spec.name,
+        initial_points=spec.search.initial_points,
+    )
+
+
+def build_scheduler(spec: SweepSpec):
+    """ASHA (default), median stopping or none; time is counted in reports (``training_iteration``)."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
+
+    scheduler = spec.scheduler
+    if scheduler.name == "asha":
+        return ASHAScheduler(time_attr="training_iteration", max_t=asha_max_t(spec),
+                             grace_period=scheduler.grace_period, reduction_factor=scheduler.reduction_factor)
+    if scheduler.name == "median":
+        return MedianStoppingRule(time_attr="training_iteration", grace_period=scheduler.grace_period)
+    return FIFOScheduler()
+
+
+def asha_max_t(spec: SweepSpec) -> int:
+    """The top rung in reports: given, or the number of evaluations ``max_steps`` makes."""
+    if spec.scheduler.max_t is not None:
+        return spec.scheduler.max_t
+    if spec.training.max_steps is not None and "training.max_steps" not in effective_space(spec):
+        return max(spec.scheduler.grace_period, math.ceil(spec.training.max_steps / spec.training.eval_every_steps))
+    return DEFAULT_MAX_T
+
+
+def tracking_callbacks(spec: SweepSpec) -> list[Callback]:
+    """W&B: one group per sweep, one run per trial, files under the sweep directory when offline."""
+    if spec.tracking.wandb.mode == "disabled":
+        return []
+    from sweeps.tracking import WandbTrialRuns
+
+    return [WandbTrialRuns(spec)]

@@ -1,0 +1,80 @@
+"""Presets validate, fit the real sweep spec, and unknown names get a suggestion."""
+
+import re
+from typing import Literal, get_origin
+
+import optuna
+import pytest
+
+from search_spaces.optuna_space import check_space, define_by_run
+from search_spaces.presets import PRESET_HELP, PRESETS, preset_space
+from search_spaces.space import Choice, LogUniform, Tied
+from sweeps.spec import LoraSpec, SweepSpec, TrainingSpec
+
+
+def spec_searchable() -> dict[str, str]:
+    """The searchable paths of the real spec, built the way the CLI is meant to build them."""
+    kinds = {}
+    for section, model in (("training", TrainingSpec), ("method", LoraSpec)):
+        for name, field in model.model_fields.items():
+            if field.annotation in (int, float):
+                kinds[f"{section}.{name}"] = field.annotation.__name__
+            elif get_origin(field.annotation) is Literal:
+                kinds[f"{section}.{name}"] = "str"
+    return kinds
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_preset_fits_the_sweep_spec(name: str) -> None:
+    assert check_space(preset_space(name), searchable=spec_searchable()) == []
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_sampled_preset_configs_apply_onto_a_sweep_spec(name: str) -> None:
+    space = preset_space(name)
+    base = SweepSpec(name="t", model={"path": "model"}, dataset={"path": "data.jsonl"})
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    sample = define_by_run(space)
+    for _ in range(20):
+        config = sample(study.ask())
+        spec = base.with_params(config)
+        assert spec.method.alpha == config["method.alpha"]
+        assert spec.training.learning_rate == config["training.learning_rate"]
+
+
+def test_lora_small_is_the_documented_space() -> None:
+    space = preset_space("lora-small")
+    assert list(space) == ["training.learning_rate", "method.r", "method.alpha", "training.batch_size",
+                           "training.epochs"]
+    assert space["training.learning_rate"] == LogUniform(type="loguniform", low=1e-5, high=1e-3)
+    assert space["method.r"] == Choice(type="choice", values=[4, 8, 16])
+    assert space["method.alpha"] == Tied(type="tied", to="method.r", factors=[1.0, 2.0])
+
+
+def test_lora_wide_extends_lora_small() -> None:
+    small, wide = preset_space("lora-small"), preset_space("lora-wide")
+    assert {name: wide[name] for name in small} == small
+    assert set(wide) - set(small) == {"training.weight_decay", "training.warmup_ratio", "method.dropout",
+                                      "training.lr_scheduler"}
+
+
+def test_every_preset_has_one_line_of_help() -> None:
+    assert set(PRESET_HELP) == set(PRESETS)
+    assert all(text and "\n" not in text for text in PRESET_HELP.values())
+
+
+def test_preset_space_returns_a_fresh_space_each_time() -> None:
+    first = preset_space("lora-small")
+    first.pop("method.r")
+    assert "method.r" in preset_space("lora-small")
+
+
+def test_unknown_preset_suggests_the_close_one() -> None:
+    expected = "preset must be one of lora-small, lora-wide, but got 'lora-smal'; did you mean 'lora-small'?"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        preset_space("lora-smal")
+
+
+def test_unrelated_preset_name_gets_no_suggestion() -> None:
+    with pytest.raises(ValueError, match=r"but got 'xgboost'$"):
+        preset_space("xgboost")

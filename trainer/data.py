@@ -1,0 +1,172 @@
+"""The data path of causal-LM SFT: a local file of prompt → response pairs to padded, label-masked batches.
+
+``load_pairs`` reads the file, ``clean_and_split`` strips, drops empty rows, dedupes and splits it (with a
+``DataReport`` of what each step removed), ``tokenize_sft`` turns each split into ``input_ids`` /
+``attention_mask`` / ``labels`` with the prompt masked, and ``sft_collator`` pads batches of them.
+
+The prompt format lives in :func:`prompt_text` alone, so training and generation can never disagree on it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from datasets import Dataset, DatasetDict, load_dataset
+from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
+
+from sweeps.spec import DatasetSpec
+
+BUILDER_BY_SUFFIX = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+IGNORE_INDEX = -100  # the label value torch's cross-entropy (and so every HF causal LM) skips
+PLAIN_PROMPT_SEPARATOR = "\n"
+
+Splits = TypeVar("Splits", Dataset, DatasetDict)
+
+
+@dataclass(frozen=True)
+class DataReport:
+    """Row counts through cleaning and splitting: ``loaded - empty_dropped - duplicates_dropped`` rows are
+    split into ``train`` and ``eval + eval_capped``; ``eval_capped`` rows are cut by ``max_eval_examples``."""
+
+    loaded: int
+    empty_dropped: int
+    duplicates_dropped: int
+    train: int
+    eval: int
+    eval_capped: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def load_pairs(*, dataset: DatasetSpec, base_dir: Path) -> Dataset:
+    """The rows of ``dataset.path`` (relative paths resolve against ``base_dir``), all columns kept."""
+    path = dataset.path if dataset.path.is_absolute() else base_dir / dataset.path
+    builder = BUILDER_BY_SUFFIX.get(path.suffix.lower())
+    if builder is None:
+        raise ValueError(f"{path}: unsupported data file type {path.suffix!r}; "
+                         f"use one of {', '.join(BUILDER_BY_SUFFIX)}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: data file not found (dataset.path = {dataset.path})")
+    columns = (dataset.prompt_column, dataset.response_column)
+    # pandas would read a response column of digits as numbers ("07" → 7.0) and "NA" as missing
+    options = {"converters": dict.fromkeys(columns, str), "keep_default_na": False} if builder == "csv" else {}
+    # Loaded into memory, so the Arrow cache is only needed during the call and never lands in ~/.cache
+    with tempfile.TemporaryDirectory(prefix="finesweep-data-") as cache_dir:
+        pairs = load_dataset(builder, data_files=str(path), split="train", cache_dir=cache_dir,
+                             keep_in_memory=True, **options)
+    missing = [column for column in columns if column not in pairs.column_names]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; columns present: {pairs.column_names}. "
+                         "Set dataset.prompt_column / dataset.response_column to the right names.")
+    return pairs
+
+
+def clean_and_split(pairs: Dataset, *, dataset: DatasetSpec) -> tuple[DatasetDict, DataReport]:
+    """``{"train", "eval"}`` splits with columns ``prompt`` and ``response``, and the counts behind them.
+
+    Dedupe runs before the split so that no (prompt, response) pair can be in both splits.
+    """
+    kept, empty_dropped, duplicates_dropped = _clean_pairs(
+        pairs[dataset.prompt_column], pairs[dataset.response_column])
+    if not kept:
+        raise ValueError(f"no examples left after cleaning: {len(pairs)} loaded, {empty_dropped} with an "
+                         f"empty prompt or response, {duplicates_dropped} duplicates")
+    cleaned = Dataset.from_dict({"prompt": [p for p, _ in kept], "response": [r for _, r in kept]})
+    split = cleaned.train_test_split(test_size=dataset.eval_fraction, seed=dataset.seed)
+    train, eval_split = split["train"], split["test"]
+    eval_capped = 0
+    if dataset.max_eval_examples is not None and len(eval_split) > dataset.max_eval_examples:
+        eval_capped = len(eval_split) - dataset.max_eval_examples
+        # The split is already shuffled, so its head is a random sample
+        eval_split = eval_split.select(range(dataset.max_eval_examples))
+    report = DataReport(loaded=len(pairs), empty_dropped=empty_dropped, duplicates_dropped=duplicates_dropped,
+                        train=len(train), eval=len(eval_split), eval_capped=eval_capped)
+    return DatasetDict(train=train, eval=eval_split), report
+
+
+def _clean_pairs(prompts: Iterable[Any], responses: Iterable[Any]) -> tuple[list[tuple[str, str]], int, int]:
+    """Stripped, non-empty, first-occurrence (prompt, response) pairs, and how many were empty / duplicates."""
+    kept: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    empty_dropped = duplicates_dropped = 0
+    for raw_prompt, raw_response in zip(prompts, responses, strict=True):
+        pair = (_as_text(raw_prompt), _as_text(raw_response))
+        if not pair[0] or not pair[1]:
+            empty_dropped += 1
+        elif pair in seen:
+            duplicates_dropped += 1
+        else:
+            seen.add(pair)
+            kept.append(pair)
+    return kept, empty_dropped, duplicates_dropped
+
+
+def _as_text(value: Any) -> str:
+    # JSON and Parquet keep numbers as numbers ({"response": 7}); null counts as empty
+    return "" if value is None else str(value).strip()
+
+
+def prompt_text(prompt: str, *, tokenizer: PreTrainedTokenizerBase) -> str:
+    """The text the model sees before its response: the tokenizer's chat template as a single user turn
+    with the generation prompt, or ``prompt + "\\n"`` for tokenizers without a template."""
+    if _has_chat_template(tokenizer):
+        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
+                                             add_generation_prompt=True, tokenize=False)
+    return prompt + PLAIN_PROMPT_SEPARATOR
+
+
+def prompt_ids(prompt: str, *, tokenizer: PreTrainedTokenizerBase) -> list[int]:
+    """Token ids of :func:`prompt_text`, exactly as training tokenizes it: feed these to ``generate``."""
+    return _encode_prompts([prompt], tokenizer=tokenizer)[0]
+
+
+def _encode_prompts(prompts: Sequence[str], *, tokenizer: PreTrainedTokenizerBase) -> list[list[int]]:
+    texts = [prompt_text(prompt, tokenizer=tokenizer) for prompt in prompts]
+    # A chat template writes the model's special tokens (BOS) itself; adding them again would double them
+    return tokenizer(texts, add_special_tokens=not _has_chat_template(tokenizer))["input_ids"]
+
+
+def _has_chat_template(tokenizer: PreTrainedTokenizerBase) -> bool:
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def tokenize_sft(split_ds: Splits, *, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Splits:
+    """``input_ids``, ``attention_mask`` and ``labels`` (prompt tokens = -100) for each prompt/response row.
+
+    The response is followed by EOS so the model learns to stop. Rows are cut to ``max_length`` tokens;
+    a row whose prompt alone fills ``max_length`` has nothing to learn and is left out, so the number left
+    out is ``len(split_ds) - len(result)`` per split.
+    """
+    if tokenizer.eos_token_id is None:
+        raise ValueError("the tokenizer has no EOS token: set tokenizer.eos_token so responses can end")
+    if isinstance(split_ds, DatasetDict):
+        return DatasetDict({name: tokenize_sft(split, tokenizer=tokenizer, max_length=max_length)
+                            for name, split in split_ds.items()})
+
+    def encode_batch(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
+        prompts = _encode_prompts(batch["prompt"], tokenizer=tokenizer)
+        responses = tokenizer(batch["response"], add_special_tokens=False)["input_ids"]
+        encoded: dict[str, list[list[int]]] = {"input_ids": [], "attention_mask": [], "labels": []}
+        for prompt, response in zip(prompts, responses, strict=True):
+            if len(prompt) >= max_length:
+                continue
+            input_ids = (prompt + response + [tokenizer.eos_token_id])[:max_length]
+            encoded["input_ids"].append(input_ids)
+            encoded["attention_mask"].append([1] * len(input_ids))
+            encoded["labels"].append([IGNORE_INDEX] * len(prompt) + input_ids[len(prompt):])
+        return encoded
+
+    return split_ds.map(encode_batch, batched=True, remove_columns=split_ds.column_names)
+
+
+def sft_collator(tokenizer: PreTrainedTokenizerBase) -> DataCollatorForSeq2Seq:
+    """Pads ``input_ids`` / ``attention_mask`` with the pad token and ``labels`` with -100 (no loss)."""
+    if tokenizer.pad_token_id is None:
+        raise ValueError("the tokenizer has no pad token: set one (tokenizer.pad_token = tokenizer.eos_token "
+                         "is safe, padded positions are masked out of attention and loss)")
+    return DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=IGNORE_INDEX, return_tensors="pt")

@@ -1,0 +1,67 @@
+"""Reporting from the Hugging Face ``Trainer`` to Ray Train: metrics from every rank, the adapter from rank 0."""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+# The file inside each checkpoint that says what produced it, for `best`, `export` and humans.
+CHECKPOINT_INFO = "finesweep.json"
+
+
+class RayReportCallback(TrainerCallback):
+    """After each evaluation, report eval_loss, perplexity and the running best to Ray, with the adapter.
+
+    ``ray.train.report`` is a collective in Train V2, so every rank calls it; only rank 0 passes a
+    checkpoint, and it holds only the adapter (a few MB), never the base model. Ray's stock
+    ``RayTrainReportCallback`` copies a full checkpoint from every rank, which is why this one exists.
+    """
+
+    def __init__(self, *, metric: str, mode: str, params: dict[str, Any]):
+        self.metric = metric
+        self.mode = mode
+        self.params = params
+        self.best: float | None = None
+        self.train_loss: float | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs:
+            self.train_loss = float(logs["loss"])
+
+    def on_step_end(self, args, state, control, **kwargs):
+        # The last step always gets evaluated, so the end of training is never left unreported.
+        if state.global_step == state.max_steps:
+            control.should_evaluate = True
+
+    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+        import ray.train
+
+        metrics = self._metrics(metrics, step=state.global_step, epoch=state.epoch)
+        # Tune marks a scheduler-stopped trial `done` too; only the trainer knows training really ended.
+        metrics["training_finished"] = state.global_step >= state.max_steps
+        with tempfile.TemporaryDirectory() as checkpoint_dir:
+            checkpoint = None
+            if ray.train.get_context().get_world_rank() == 0:
+                model.save_pretrained(checkpoint_dir)
+                info = {"step": state.global_step, "params": self.params, "metrics": metrics}
+                Path(checkpoint_dir, CHECKPOINT_INFO).write_text(json.dumps(info, indent=2))
+                checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir)
+            ray.train.report(metrics, checkpoint=checkpoint)
+
+    def _metrics(self, eval_metrics: dict[str, float], *, step: int, epoch: float | None) -> dict[str, float]:
+        eval_loss = float(eval_metrics["eval_loss"])
+        # exp overflows past ~709; a capped perplexity still ranks diverged trials last.
+        metrics = {"eval_loss": eval_loss, "perplexity": math.exp(min(eval_loss, 50.0)), "step": step,
+                   "epoch": float(epoch or 0.0)}
+        if self.train_loss is not None:
+            metrics["train_loss"] = self.train_loss
+        value = metrics[self.metric]
+        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
+        self.best = value if better else self.best
+        metrics[f"best_{self.metric}"] = self.best
+        return metrics
