@@ -27,9 +27,12 @@ DISTRIBUTION_TAGS = ("loguniform", "uniform", "int", "choice", "tied")
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
 
-def load_spec(path: Path | str, overrides: Sequence[str] = ()) -> SweepSpec:
+def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: bool = True) -> SweepSpec:
     """The validated spec of the sweep file at ``path`` with ``overrides`` applied; relative paths in it
-    are resolved against the file's folder. Raises :class:`SpecError` listing every problem."""
+    are resolved against the file's folder. Raises :class:`SpecError` listing every problem.
+
+    ``check_files=False`` skips checking that the model and data exist here (replay, or a spec whose
+    paths exist only on the cluster)."""
     path = Path(path)
     source = str(path)
     try:
@@ -48,7 +51,7 @@ def load_spec(path: Path | str, overrides: Sequence[str] = ()) -> SweepSpec:
     except ValidationError as error:
         problems += [_describe(item, raw) for item in error.errors()]
     if spec is not None:
-        problems += cross_check(spec)
+        problems += cross_check(spec, check_files=check_files)
     if problems:
         raise SpecError(source, problems)
     return spec
@@ -145,18 +148,12 @@ def effective_space(spec: SweepSpec) -> SearchSpace:
     return {**(preset_space(spec.search.preset) if spec.search.preset else {}), **spec.search_space}
 
 
-def cross_check(spec: SweepSpec) -> list[str]:
+def cross_check(spec: SweepSpec, *, check_files: bool = True) -> list[str]:
     """Rules that span sections: files exist, the metric fits the task, the space fits the spec."""
     from search_spaces.optuna_space import check_space
     from search_spaces.searcher import check_initial_points
 
-    problems = []
-    if not (spec.model.path / "config.json").is_file():
-        problems.append(f"model.path: no Hugging Face model (config.json) in {str(spec.model.path)!r}")
-    if not spec.dataset.path.is_file():
-        problems.append(f"dataset.path: file not found: {str(spec.dataset.path)!r}")
-    elif spec.dataset.path.suffix not in DATA_SUFFIXES:
-        problems.append(f"dataset.path: must end in {', '.join(DATA_SUFFIXES)}, but got {spec.dataset.path.name!r}")
+    problems = _file_problems(spec) if check_files else []
     metrics = TASK_METRICS[spec.task.type]
     if spec.search.metric not in metrics:
         problems.append(f"search.metric: {spec.task.type} reports {', '.join(metrics)}, but got {spec.search.metric!r}")
@@ -172,4 +169,15 @@ def cross_check(spec: SweepSpec) -> list[str]:
     problems += [f"{field}: {message}" for field, message in points]
     if not space:
         problems.append("search_space: empty; give at least one parameter or a search.preset (see `finesweep presets`)")
+    return problems
+
+
+def _file_problems(spec: SweepSpec) -> list[str]:
+    problems = []
+    if not (spec.model.path / "config.json").is_file():
+        problems.append(f"model.path: no Hugging Face model (config.json) in {str(spec.model.path)!r}")
+    if not spec.dataset.path.is_file():
+        problems.append(f"dataset.path: file not found: {str(spec.dataset.path)!r}")
+    elif spec.dataset.path.suffix not in DATA_SUFFIXES:
+        problems.append(f"dataset.path: must end in {', '.join(DATA_SUFFIXES)}, but got {spec.dataset.path.name!r}")
     return problems

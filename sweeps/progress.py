@@ -32,6 +32,7 @@ class LiveTrialTable(Callback):
         self.live: Live | None = None
 
     def setup(self, **info):
+        self.console = self.console or Console(stderr=True)  # None after a resume unpickled this callback
         self.live = Live(self._table(), console=self.console, refresh_per_second=2, transient=False)
         self.live.start()
 

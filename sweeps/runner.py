@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -24,25 +25,58 @@ TRIAL_DRIVER_CPUS = 0.01
 DEFAULT_MAX_T = 100
 
 
-def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: list[Callback] = ()) -> ResultGrid:
-    """Run every trial of ``spec`` and return Tune's results; a failed trial is recorded, the sweep goes on."""
-    import ray
+def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequence[Callback] = (),
+              trainable: Callable[[dict[str, Any]], None] | None = None) -> ResultGrid:
+    """Run every trial of ``spec`` and return Tune's results; a failed trial is recorded, the sweep goes on.
+
+    ``trainable`` replaces the Ray Train trial (``finesweep replay`` plays recorded curves through the same
+    searcher, scheduler and bookkeeping); it receives the trial's sampled spec paths as its config.
+    """
+    sweep_dir = prepare_sweep_dir(spec)
+    init_ray(address)
+    return build_tuner(spec, sweep_dir=sweep_dir, callbacks=callbacks, trainable=trainable).fit()
+
+
+def resume_sweep(sweep_dir: Path, *, address: str | None = None) -> ResultGrid:
+    """Continue an interrupted sweep: finished trials are kept, unfinished and failed ones run again, and
+    the searcher continues from its saved state and the study journal."""
     from ray import tune
 
-    sweep_dir = prepare_sweep_dir(spec)
-    # "local" starts an embedded Ray even when a `ray start` cluster runs on this machine; inside a
-    # submitted job RAY_ADDRESS points at the cluster. The dashboard stays on: Train V2 needs its State
-    # API to clean up the workers of trials that ASHA stopped.
+    from sweeps.results import read_spec
+
+    spec = read_spec(sweep_dir)
+    init_ray(address)
+    tuner = tune.Tuner.restore(str(Path(sweep_dir).resolve() / TUNE_DIR), trainable=trial_trainable(spec),
+                               resume_unfinished=True, resume_errored=False, restart_errored=True)
+    return tuner.fit()
+
+
+def init_ray(address: str | None) -> None:
+    """Connect to ``address`` or RAY_ADDRESS (set inside a submitted job), else start an embedded Ray."""
+    import ray
+
     address = address or os.environ.get("RAY_ADDRESS") or "local"
-    # An embedded Ray listens on loopback only: a laptop sweep opens no port to the network.
+    # "local" starts an embedded Ray even when a `ray start` cluster runs on this machine, listening on
+    # loopback only. The dashboard stays on: Train V2 needs its State API to clean up the workers of
+    # trials that ASHA stopped.
     node_ip = {"_node_ip_address": "127.0.0.1"} if address == "local" else {}
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False, **node_ip)
-    space = effective_space(spec)
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, spec=spec, searched=tuple(space)), {"cpu": TRIAL_DRIVER_CPUS}
-    )
-    tuner = tune.Tuner(
-        trainable,
+
+
+def trial_trainable(spec: SweepSpec, trainable: Callable[[dict[str, Any]], None] | None = None):
+    """The Tune trainable with its resources: the Ray Train trial, or ``trainable`` if given."""
+    from ray import tune
+
+    function = trainable or tune.with_parameters(run_trial, spec=spec, searched=tuple(effective_space(spec)))
+    return tune.with_resources(function, {"cpu": TRIAL_DRIVER_CPUS})
+
+
+def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callback] = (),
+                trainable: Callable[[dict[str, Any]], None] | None = None):
+    from ray import tune
+
+    return tune.Tuner(
+        trial_trainable(spec, trainable),
         tune_config=tune.TuneConfig(
             metric=spec.search.metric,
             mode=spec.search.mode,
@@ -51,8 +85,8 @@ def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: list[Ca
             num_samples=spec.search.num_trials,
             max_concurrent_trials=spec.search.max_concurrent_trials,
             reuse_actors=False,  # each trial owns Train workers; a reused actor would keep stale ones
-            trial_name_creator=lambda trial: trial.trial_id,
-            trial_dirname_creator=lambda trial: trial.trial_id,
+            trial_name_creator=_trial_id,
+            trial_dirname_creator=_trial_id,
         ),
         run_config=tune.RunConfig(
             name=TUNE_DIR,
@@ -62,7 +96,11 @@ def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: list[Ca
             verbose=0,
         ),
     )
-    return tuner.fit()
+
+
+def _trial_id(trial) -> str:
+    # Module-level (not a lambda) so Tune can pickle it into the experiment state for resume.
+    return trial.trial_id
 
 
 def prepare_sweep_dir(spec: SweepSpec) -> Path:
