@@ -24,6 +24,8 @@ err = Console(stderr=True)
 SpecPath = Annotated[Path, typer.Argument(help="The sweep file (YAML).")]
 Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE overrides, e.g. search.num_trials=8.")]
 SweepDir = Annotated[Path, typer.Argument(help="A sweep directory, <storage.path>/<name>.")]
+Address = Annotated[str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS, else an "
+                                                "embedded local Ray).")]
 
 
 def main() -> None:
@@ -49,9 +51,7 @@ def validate(spec_path: SpecPath, overrides: Overrides = None) -> None:
 
 
 @app.command()
-def run(spec_path: SpecPath, overrides: Overrides = None,
-        address: Annotated[str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS, "
-                                                       "else an embedded local Ray).")] = None) -> None:
+def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = None) -> None:
     """Run a sweep and print the best trial."""
     spec = _load(spec_path, overrides)
     if (Path(spec.sweep_dir) / TUNE_DIR).exists():
@@ -65,6 +65,21 @@ def run(spec_path: SpecPath, overrides: Overrides = None,
     run_sweep(spec, address=address, callbacks=[LiveTrialTable(metric=spec.search.metric, mode=spec.search.mode)])
     summary = summarise_run(spec, wall_seconds=time.monotonic() - started)
     out.print(summary.text(), highlight=False)
+
+
+@app.command()
+def resume(sweep_dir: SweepDir, address: Address = None) -> None:
+    """Continue an interrupted sweep: finished trials are kept, the rest run again."""
+    from sweeps.results import read_spec
+    from sweeps.runner import resume_sweep
+    from sweeps.summary import summarise_run
+
+    spec = read_spec(sweep_dir)
+    if not (Path(sweep_dir) / TUNE_DIR).is_dir():
+        raise UserError(f"{sweep_dir}: the sweep never started (no {TUNE_DIR}/); use `finesweep run` instead")
+    started = time.monotonic()
+    resume_sweep(sweep_dir, address=address)
+    out.print(summarise_run(spec, wall_seconds=time.monotonic() - started).text(), highlight=False)
 
 
 @app.command()
