@@ -4,6 +4,7 @@ that need them, so ``--help`` and ``validate`` start fast."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sweeps import cluster_cli, dashboard_cli
 from sweeps.errors import UserError
 from sweeps.layout import TUNE_DIR
 from sweeps.loading import effective_space, load_spec
@@ -29,6 +31,9 @@ Address = Annotated[str | None, typer.Option(help="Ray cluster address (default:
 
 
 def main() -> None:
+    # Tune and Optuna narrate at INFO; the live table and the summary say what a user needs.
+    for name in ("ray.tune", "ray.train", "optuna"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         app()
     except UserError as error:
@@ -94,6 +99,11 @@ def best(sweep_dir: SweepDir, as_json: Annotated[bool, typer.Option("--json", he
     out.print(leaderboard(sweep_dir))
     out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']:.4g}\n"
               f"checkpoint: {record['checkpoint_path']}", highlight=False)
+    if record["chosen"]:
+        chosen = record["chosen"]
+        out.print(f"chosen: trial {chosen['trial_id']} step {chosen['step']} {chosen['metric']}={chosen['value']:.4g} "
+                  f"(picked in the dashboard; `finesweep export` takes it)\ncheckpoint: {chosen['checkpoint_path']}",
+                  highlight=False)
 
 
 @app.command()
@@ -119,3 +129,9 @@ def sample(sweep_dir: SweepDir,
     out.print(f"[bold]prompt:[/bold] {prompt}", highlight=False)
     reply = generate(Path(record["checkpoint_path"]), prompt=prompt, max_new_tokens=max_new_tokens)
     out.print(f"[bold]reply ({record['trial_id']}):[/bold] {reply}", highlight=False)
+
+
+# Laptop → cluster: submit, status, logs, stop, list (after the local commands in --help).
+cluster_cli.register(app)
+# Dashboard and export: pick a checkpoint in the browser, then write it out for plain Hugging Face code.
+dashboard_cli.register(app)

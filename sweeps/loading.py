@@ -7,7 +7,8 @@ the value and what is allowed, so a user fixes the whole file in one pass.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -15,64 +16,124 @@ from typing import Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from search_spaces.optuna_space import grid_of
 from search_spaces.presets import preset_space
-from search_spaces.space import SearchSpace
+from search_spaces.space import Choice, IntRange, LogUniform, SearchSpace, Tied, Uniform
 from sweeps.errors import SpecError
 from sweeps.spec import SweepSpec
 
 # Sections whose scalar fields a search space may set, and the metrics each task reports.
 SEARCHABLE_SECTIONS = ("training", "method")
 TASK_METRICS = {"causal_lm": {"eval_loss": "min", "perplexity": "min"}}
-DISTRIBUTION_TAGS = ("loguniform", "uniform", "int", "choice", "tied")
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+DISTRIBUTIONS: dict[str, type[BaseModel]] = {
+    get_args(model.model_fields["type"].annotation)[0]: model for model in (LogUniform, Uniform, IntRange, Choice, Tied)
+}
+DISTRIBUTION_TAGS = tuple(DISTRIBUTIONS)
+# What a pydantic error type allows, as a noun phrase filled from the error's ``ctx``.
+_ALLOWED = {
+    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "a whole number",
+    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
+    "bool_type": "true or false", "string_type": "a string", "list_type": "a list", "dict_type": "a mapping",
+    "model_type": "a mapping of keys", "model_attributes_type": "a mapping of keys",
+    "greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}", "less_than_equal": "<= {le}",
+    "literal_error": "one of {expected}", "union_tag_invalid": "one of {expected_tags}",
+    "too_short": "a list of at least {min_length} item(s)",
+}
 
 
-def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: bool = True) -> SweepSpec:
+class _YamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, but ``1e-4`` is a float as in YAML 1.2 (YAML 1.1 reads it as a string unless
+    written ``1.0e-4``): a learning rate in an initial point or a choice must not silently become text."""
+
+
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
+)
+
+
+def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: bool = True,
+              metrics: Mapping[str, str] | None = None) -> SweepSpec:
     """The validated spec of the sweep file at ``path`` with ``overrides`` applied; relative paths in it
     are resolved against the file's folder. Raises :class:`SpecError` listing every problem.
 
     ``check_files=False`` skips checking that the model and data exist here (replay, or a spec whose
-    paths exist only on the cluster)."""
+    paths exist only on the cluster). ``metrics`` (name → mode) replaces the task's metrics when the
+    trials report others: a replayed curves file's."""
     path = Path(path)
     source = str(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise SpecError(source, ["file not found"]) from None
-    except yaml.YAMLError as error:
-        raise SpecError(source, [f"not valid YAML: {error}"]) from None
-    if not isinstance(raw, dict):
-        raise SpecError(source, [f"must be a mapping of sections, but got {type(raw).__name__}"])
+    raw = _read_mapping(path)
     problems = apply_overrides(raw, overrides)
     raw = _with_paths_resolved(raw, base_dir=path.resolve().parent)
     spec = None
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as error:
-        problems += [_describe(item, raw) for item in error.errors()]
+        problems += _validation_problems(error, raw)
     if spec is not None:
-        problems += cross_check(spec, check_files=check_files)
+        problems += cross_check(spec, check_files=check_files, metrics=metrics)
     if problems:
         raise SpecError(source, problems)
     return spec
 
 
+def _read_mapping(path: Path) -> dict[str, Any]:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
+    except FileNotFoundError:
+        raise SpecError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise SpecError(str(path), [f"cannot be read: {reason}"]) from None
+    except yaml.YAMLError as error:
+        raise SpecError(str(path), [f"not valid YAML: {_yaml_problem(error)}"]) from None
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
+        raise SpecError(str(path), [f"must be a mapping of sections (name:, model:, dataset:, ...), but got {got}"])
+    return raw
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    # PyYAML's own text spans several lines and names the stream "<unicode string>", not the file.
+    if not isinstance(error, yaml.MarkedYAMLError) or error.problem_mark is None:
+        return str(error).replace("\n", " ")
+    mark = error.problem_mark
+    where = f"{error.problem} at line {mark.line + 1}, column {mark.column + 1}"
+    if error.context and error.context_mark is not None:
+        where += f" ({error.context} from line {error.context_mark.line + 1}, column {error.context_mark.column + 1})"
+    return where
+
+
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> list[str]:
-    """Set each ``a.b.c=value`` (value parsed as YAML) in ``raw``; returns the malformed ones."""
+    """Set each ``a.b.c=value`` (value parsed as YAML) in ``raw``; returns the malformed ones. A search-space
+    parameter is addressed by its full name: ``search_space.training.learning_rate.high=1e-3``."""
     problems = []
     for override in overrides:
         dotted, sep, text = override.partition("=")
         if not sep or not dotted:
             problems.append(f"override {override!r}: expected KEY=VALUE, e.g. search.num_trials=8")
             continue
-        *parents, leaf = dotted.split(".")
+        try:
+            value = yaml.load(text, Loader=_YamlLoader) if text else ""
+        except yaml.YAMLError as error:
+            problems.append(f"override {override!r}: value is not valid YAML: {_yaml_problem(error)}")
+            continue
+        *parents, leaf = _override_keys(dotted)
         section = raw
         for key in parents:
             if not isinstance(section.get(key), dict):
                 section[key] = {}
             section = section[key]
-        section[leaf] = yaml.safe_load(text) if text else ""
+        section[leaf] = value
     return problems
+
+
+def _override_keys(dotted: str) -> list[str]:
+    # A search-space parameter's name holds a dot itself: search_space.training.learning_rate.low.
+    keys = dotted.split(".")
+    if keys[0] == "search_space" and len(keys) >= 3:
+        return [keys[0], ".".join(keys[1:3]), *keys[3:]]
+    return keys
 
 
 def _with_paths_resolved(raw: dict[str, Any], *, base_dir: Path) -> dict[str, Any]:
@@ -87,20 +148,89 @@ def _with_paths_resolved(raw: dict[str, Any], *, base_dir: Path) -> dict[str, An
     return raw
 
 
-def _describe(item: dict[str, Any], raw: dict[str, Any]) -> str:
-    location = list(item["loc"])
-    if location[0] == "search_space" and len(location) > 2 and location[2] in DISTRIBUTION_TAGS:
-        del location[2]  # pydantic names the union member: search_space.<param>.<tag>.low
+def _validation_problems(error: ValidationError, raw: dict[str, Any]) -> list[str]:
+    """One line per field: the alternatives of a union (``[q_proj] or all-linear``) are joined by "or"."""
+    allowed: dict[tuple[str, str], list[str]] = {}
+    for item in error.errors():
+        field, requirement, got = _describe(item, raw)
+        allowed.setdefault((field, got), []).append(requirement)
+    return [f"{field}: {_either(requirements)}{got}" for (field, got), requirements in allowed.items()]
+
+
+def _either(requirements: list[str]) -> str:
+    return " or ".join([requirements[0], *(text.removeprefix("must be ") for text in requirements[1:])])
+
+
+def _describe(item: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str]:
+    """``(field, what is allowed, ", but got <value>")`` for one pydantic error."""
+    location, value = _locate(item, raw)
     field = ".".join(str(part) for part in location)
     if item["type"] == "extra_forbidden":
-        allowed = _allowed_keys(location[:-1])
+        allowed = _allowed_keys(location[:-1], raw)
         close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"{field}: unknown key{hint} (allowed: {', '.join(allowed)})"
-    message = item["msg"].removeprefix("Value error, ")
-    if item["type"] == "missing":
-        return f"{field}: required field is missing"
-    return f"{field}: {message} (got {_value_at(raw, location)!r})"
+        return field, f"unknown key{hint} (allowed: {', '.join(allowed) or 'none'})", ""
+    if item["type"] in ("missing", "union_tag_not_found"):
+        return field, _missing_message(location, raw), ""
+    if item["type"] not in _ALLOWED:
+        message = item["msg"].removeprefix("Value error, ")
+        return field, message, "" if "but got" in message else f", but got {value!r}"
+    context = item.get("ctx", {})
+    requirement = _ALLOWED[item["type"]].format(**context)
+    options = re.findall(r"'([^']*)'", str(context.get("expected", context.get("expected_tags", ""))))
+    if len(options) == 1:
+        requirement = requirement.removeprefix("one of ")
+    close = difflib.get_close_matches(str(value), options, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return field, f"must be {requirement}", f", but got {value!r}{hint}"
+
+
+def _locate(item: dict[str, Any], raw: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The error's location in the sweep file, and the value there. Pydantic puts the name of a union's
+    member in the location (``search_space.<param>.loguniform.low``, ``target_modules.list[str]``): those
+    parts are not in the file and are dropped."""
+    location = list(item["loc"])
+    if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        location.append("type")
+    kept, node = [], raw
+    for index, part in enumerate(location):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            if index == len(location) - 1 and item["type"] in ("missing", "union_tag_not_found"):
+                kept.append(part)
+            continue
+        kept.append(part)
+    return kept, node
+
+
+def _missing_message(location: Sequence[Any], raw: dict[str, Any]) -> str:
+    if location[:1] == ["search_space"] and location[-1] == "type":
+        return f"required field is missing (one of {', '.join(DISTRIBUTION_TAGS)})"
+    section = _model_at(location, raw)
+    if section is not None:
+        needed = [name for name, field in section.model_fields.items() if field.is_required()]
+        dotted = ".".join(str(part) for part in location)
+        return f"required section is missing; give at least {', '.join(f'{dotted}.{name}' for name in needed)}"
+    model = _model_at(location[:-1], raw)
+    field = model.model_fields.get(str(location[-1])) if model else None
+    help_text = f" ({field.description})" if field and field.description else ""
+    return f"required field is missing{help_text}"
+
+
+def _model_at(location: Sequence[Any], raw: dict[str, Any]) -> type[BaseModel] | None:
+    """The model that validates the mapping at ``location``, if one does."""
+    model: type[BaseModel] | None = SweepSpec
+    parts = list(location)
+    if parts[:1] == ["search_space"]:
+        if len(parts) < 2:
+            return None
+        model = DISTRIBUTIONS.get(str(_value_at(raw, [*parts[:2], "type"])))
+        parts = parts[2:]
+    for key in parts:
+        annotation = model.model_fields[str(key)].annotation if model and str(key) in model.model_fields else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
 
 
 def _value_at(raw: Any, location: Sequence[Any]) -> Any:
@@ -112,11 +242,8 @@ def _value_at(raw: Any, location: Sequence[Any]) -> Any:
     return raw
 
 
-def _allowed_keys(location: Sequence[Any]) -> list[str]:
-    model: type[BaseModel] | None = SweepSpec
-    for key in location:
-        annotation = model.model_fields[str(key)].annotation if model and str(key) in model.model_fields else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+def _allowed_keys(location: Sequence[Any], raw: dict[str, Any]) -> list[str]:
+    model = _model_at(location, raw)
     return sorted(model.model_fields) if model else []
 
 
@@ -148,15 +275,20 @@ def effective_space(spec: SweepSpec) -> SearchSpace:
     return {**(preset_space(spec.search.preset) if spec.search.preset else {}), **spec.search_space}
 
 
-def cross_check(spec: SweepSpec, *, check_files: bool = True) -> list[str]:
+def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[str, str] | None = None) -> list[str]:
     """Rules that span sections: files exist, the metric fits the task, the space fits the spec."""
     from search_spaces.optuna_space import check_space
     from search_spaces.searcher import check_initial_points
 
     problems = _file_problems(spec) if check_files else []
-    metrics = TASK_METRICS[spec.task.type]
+    reporter = "the replayed curves file" if metrics else f"the {spec.task.type} task"
+    metrics = metrics or TASK_METRICS[spec.task.type]
     if spec.search.metric not in metrics:
-        problems.append(f"search.metric: {spec.task.type} reports {', '.join(metrics)}, but got {spec.search.metric!r}")
+        problems.append(f"search.metric: must be a metric {reporter} reports ({' or '.join(metrics)}), "
+                        f"but got {spec.search.metric!r}")
+    elif spec.search.mode != metrics[spec.search.metric]:
+        problems.append(f"search.mode: must be {metrics[spec.search.metric]!r} for {spec.search.metric}, "
+                        f"but got {spec.search.mode!r}")
     if spec.scheduler.max_t is not None and spec.scheduler.grace_period > spec.scheduler.max_t:
         problems.append(f"scheduler.grace_period: `grace_period <= max_t` must hold, but got "
                         f"(grace_period={spec.scheduler.grace_period}, max_t={spec.scheduler.max_t})")
@@ -164,20 +296,27 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True) -> list[str]:
         space = effective_space(spec)
     except ValueError as error:
         return [*problems, f"search.preset: {error}"]
+    if not space:  # initial points would only repeat that nothing is searched
+        return [*problems, "search_space: empty; give at least one parameter or a search.preset "
+                           "(see `finesweep presets`)"]
     problems += [f"{field}: {message}" for field, message in check_space(space, searchable=searchable_paths())]
+    if spec.search.algorithm == "grid":
+        try:
+            grid_of(space)
+        except ValueError as error:
+            problems.append(f"search.algorithm: {error}")
     points = check_initial_points(spec.search.initial_points, space=space, algorithm=spec.search.algorithm)
-    problems += [f"{field}: {message}" for field, message in points]
-    if not space:
-        problems.append("search_space: empty; give at least one parameter or a search.preset (see `finesweep presets`)")
-    return problems
+    return problems + [f"{field}: {message}" for field, message in points]
 
 
 def _file_problems(spec: SweepSpec) -> list[str]:
     problems = []
     if not (spec.model.path / "config.json").is_file():
-        problems.append(f"model.path: no Hugging Face model (config.json) in {str(spec.model.path)!r}")
+        problems.append(f"model.path: must be a Hugging Face model directory (with config.json), "
+                        f"but got {str(spec.model.path)!r}")
     if not spec.dataset.path.is_file():
-        problems.append(f"dataset.path: file not found: {str(spec.dataset.path)!r}")
+        problems.append(f"dataset.path: must be an existing data file ({', '.join(DATA_SUFFIXES)}), "
+                        f"but got {str(spec.dataset.path)!r}, which does not exist")
     elif spec.dataset.path.suffix not in DATA_SUFFIXES:
         problems.append(f"dataset.path: must end in {', '.join(DATA_SUFFIXES)}, but got {spec.dataset.path.name!r}")
     return problems

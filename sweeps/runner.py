@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,12 +56,28 @@ def init_ray(address: str | None) -> None:
     """Connect to ``address`` or RAY_ADDRESS (set inside a submitted job), else start an embedded Ray."""
     import ray
 
-    address = address or os.environ.get("RAY_ADDRESS") or "local"
-    # "local" starts an embedded Ray even when a `ray start` cluster runs on this machine, listening on
-    # loopback only. The dashboard stays on: Train V2 needs its State API to clean up the workers of
-    # trials that ASHA stopped.
-    node_ip = {"_node_ip_address": "127.0.0.1"} if address == "local" else {}
-    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False, **node_ip)
+    # Tune's newer console output prints banners even at verbose=0; the live table is finesweep's.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+        return
+    # Embedded, on a GCS port chosen here so that RAY_ADDRESS reaches every Ray process. Without it,
+    # Train V2's placement-group cleaner auto-detects the cluster, fails as soon as a second Ray runs on
+    # the machine (another sweep, a test), and the CPUs of ASHA-stopped trials are never freed: the next
+    # trial then waits for workers until WorkerGroupStartupTimeoutError. (Ray listens on all interfaces
+    # whatever ray.init is told; Ray 2.60's default token authentication guards it.)
+    port = _free_loopback_port()
+    os.environ["RAY_GCS_SERVER_PORT"] = str(port)
+    os.environ["RAY_ADDRESS"] = f"127.0.0.1:{port}"
+    # The dashboard stays on: Train V2 needs its State API to clean up after stopped trials.
+    ray.init(address="local", ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def trial_trainable(spec: SweepSpec, trainable: Callable[[dict[str, Any]], None] | None = None):
@@ -84,7 +101,9 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
             scheduler=build_scheduler(spec),
             num_samples=spec.search.num_trials,
             max_concurrent_trials=spec.search.max_concurrent_trials,
-            reuse_actors=False,  # each trial owns Train workers; a reused actor would keep stale ones
+            # A Ray Train trial owns Train workers that a reused actor would keep stale; a replacement
+            # trainable (replay) owns none, and a fresh Python worker per trial would dominate its cost.
+            reuse_actors=trainable is not None,
             trial_name_creator=_trial_id,
             trial_dirname_creator=_trial_id,
         ),

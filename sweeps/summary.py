@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from sweeps.errors import UserError
+from sweeps.export import chosen_checkpoint
 from sweeps.layout import SUMMARY_FILE
 from sweeps.progress import format_params, format_value
 from sweeps.results import best_trial, read_spec, trial_summaries
@@ -23,11 +24,14 @@ class RunSummary:
     trials: int
     stopped_early: int
     failed: int
+    unfinished: int  # interrupted (Ctrl-C, crash) or never started: `finesweep resume` runs them
     wall_seconds: float
 
     def text(self) -> str:
         lines = [f"{self.trials} trials in {self.wall_seconds:.0f} s: {self.stopped_early} stopped early, "
-                 f"{self.failed} failed."]
+                 f"{self.failed} failed, {self.unfinished} unfinished."]
+        if self.unfinished:
+            lines.append(f"interrupted: continue with `finesweep resume {self.sweep_dir}`")
         if self.best:
             lines += [f"best: trial {self.best['trial_id']} {self.best['metric']}={format_value(self.best['value'])} "
                       f"({format_params(self.best['params'])})",
@@ -46,6 +50,7 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
         trials=len(summaries),
         stopped_early=sum(s.stopped_early for s in summaries),
         failed=sum(s.state == "ERROR" for s in summaries),
+        unfinished=sum(s.state not in ("TERMINATED", "ERROR") for s in summaries),
         wall_seconds=wall_seconds,
     )
     Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2))
@@ -53,12 +58,14 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
 
 
 def best_record(sweep_dir: Path) -> dict[str, Any]:
-    """The best trial and its best checkpoint, as ``finesweep best --json`` prints it."""
+    """The best trial and its best checkpoint, and under ``chosen`` the checkpoint picked in the dashboard,
+    as ``finesweep best --json`` prints them."""
     spec = read_spec(sweep_dir)
     winner = best_trial(trial_summaries(sweep_dir, spec))
     if winner is None:
         raise UserError(f"{sweep_dir}: no trial has reported {spec.search.metric} yet")
-    return _record(winner, spec)
+    # The checkpoint picked in the dashboard (None if none) rides along; the other keys stay the best by metric.
+    return {**_record(winner, spec), "chosen": chosen_checkpoint(sweep_dir=sweep_dir)}
 
 
 def _record(trial: Any, spec: SweepSpec) -> dict[str, Any]:
