@@ -1,0 +1,84 @@
+"""The sweep-file reference in README.md, generated from the spec's own field descriptions so the two
+cannot drift apart (``python -m sweeps.reference README.md`` rewrites it; a test compares them)."""
+
+from __future__ import annotations
+
+import typing
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from search_spaces.space import ParamSpec
+from sweeps.spec import SweepSpec
+
+BEGIN, END = "<!-- reference:begin -->", "<!-- reference:end -->"
+
+
+def reference_markdown() -> str:
+    """One table per section: key, type, default, description."""
+    parts = ["| key | type | default | meaning |", "|---|---|---|---|", *_rows(SweepSpec, prefix="")]
+    return "\n".join([BEGIN, *parts, "", "Search-space distributions (`search_space.<spec path>: {type: ...}`):", "",
+                      distributions_markdown(), END])
+
+
+def _rows(model: type[BaseModel], *, prefix: str) -> list[str]:
+    rows = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows += _rows(annotation, prefix=f"{prefix}{name}.")
+        else:
+            rows.append(_row(f"{prefix}{name}", field))
+    return rows
+
+
+def _row(key: str, field) -> str:
+    default = "required" if field.is_required() else _default_text(field)
+    description = (field.description or "").replace("|", "\\|")
+    return f"| `{key}` | {_type_text(field.annotation)} | {default} | {description} |"
+
+
+def _default_text(field) -> str:
+    if field.default is PydanticUndefined:
+        return "see section"
+    return f"`{field.default}`"
+
+
+def _type_text(annotation) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return " \\| ".join(f"`{value}`" for value in typing.get_args(annotation))
+    if typing.get_origin(annotation) is dict:
+        return "mapping"
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    return text.replace("typing.", "").replace("NoneType", "None").replace("|", "\\|")
+
+
+def distributions_markdown() -> str:
+    """One row per search-space distribution, from the models in ``search_spaces.space``."""
+    rows = ["| type | fields | meaning |", "|---|---|---|"]
+    for model in typing.get_args(typing.get_args(ParamSpec)[0]):
+        tag = typing.get_args(model.model_fields["type"].annotation)[0]
+        fields = ", ".join(f"`{name}`" + ("" if field.is_required() else f" (default `{field.default}`)")
+                           for name, field in model.model_fields.items() if name != "type")
+        summary = " ".join((model.__doc__ or "").split("\n\n")[0].split())
+        rows.append(f"| `{tag}` | {fields} | {summary} |")
+    return "\n".join(rows)
+
+
+def with_reference(readme: str) -> str:
+    """``readme`` with the text between the reference markers replaced by the generated reference."""
+    head, _, rest = readme.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return head + reference_markdown() + tail
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    # `python -m sweeps.reference README.md` rewrites the block in place; without a file it prints it.
+    if len(sys.argv) > 1:
+        readme_path = Path(sys.argv[1])
+        readme_path.write_text(with_reference(readme_path.read_text()))
+    else:
+        print(reference_markdown())
