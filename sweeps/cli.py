@@ -131,6 +131,24 @@ def sample(sweep_dir: SweepDir,
     out.print(f"[bold]reply ({record['trial_id']}):[/bold] {reply}", highlight=False)
 
 
+data_app = typer.Typer(help="Look at a sweep's data without training.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("inspect")
+def data_inspect(spec_path: SpecPath, overrides: Overrides = None) -> None:
+    """Load, clean, dedupe and split the sweep's dataset; print the counts before and after."""
+    from trainer.data import clean_and_split, load_pairs
+
+    spec = _load(spec_path, overrides)
+    _, report = clean_and_split(load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent),
+                                dataset=spec.dataset)
+    table = Table("step", "rows", title=f"{spec.dataset.path.name} (seed {spec.dataset.seed})")
+    for step, rows in report.as_dict().items():
+        table.add_row(step.replace("_", " "), str(rows))
+    out.print(table)
+
+
 # Laptop → cluster: submit, status, logs, stop, list (after the local commands in --help).
 cluster_cli.register(app)
 # Dashboard and export: pick a checkpoint in the browser, then write it out for plain Hugging Face code.

@@ -9,12 +9,14 @@ The prompt format lives in :func:`prompt_text` alone, so training and generation
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import datasets
 from datasets import Dataset, DatasetDict, load_dataset
 from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
@@ -43,6 +45,18 @@ class DataReport:
         return asdict(self)
 
 
+@contextlib.contextmanager
+def _no_progress_bars():
+    # A bar per small file is noise in the CLI and in every worker's log.
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
+
+
 def load_pairs(*, dataset: DatasetSpec, base_dir: Path) -> Dataset:
     """The rows of ``dataset.path`` (relative paths resolve against ``base_dir``), all columns kept."""
     path = dataset.path if dataset.path.is_absolute() else base_dir / dataset.path
@@ -56,7 +70,7 @@ def load_pairs(*, dataset: DatasetSpec, base_dir: Path) -> Dataset:
     # pandas would read a response column of digits as numbers ("07" → 7.0) and "NA" as missing
     options = {"converters": dict.fromkeys(columns, str), "keep_default_na": False} if builder == "csv" else {}
     # Loaded into memory, so the Arrow cache is only needed during the call and never lands in ~/.cache
-    with tempfile.TemporaryDirectory(prefix="finesweep-data-") as cache_dir:
+    with tempfile.TemporaryDirectory(prefix="finesweep-data-") as cache_dir, _no_progress_bars():
         pairs = load_dataset(builder, data_files=str(path), split="train", cache_dir=cache_dir,
                              keep_in_memory=True, **options)
     missing = [column for column in columns if column not in pairs.column_names]
