@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from sweeps import cluster_cli, dashboard_cli
 from sweeps.errors import UserError
@@ -37,7 +38,8 @@ def main() -> None:
     try:
         app()
     except UserError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        # The message quotes user text (paths, values) verbatim: it must not be read as rich markup.
+        err.print(Text.assemble(("error:", "red"), f" {error}"), highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
 
 
@@ -61,7 +63,8 @@ def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = Non
     spec = _load(spec_path, overrides)
     if (Path(spec.sweep_dir) / TUNE_DIR).exists():
         raise UserError(f"{spec.sweep_dir} already holds a sweep named {spec.name!r}; nothing was started. "
-                        f"Give another name (name=...) or another storage.path.")
+                        f"Continue it with `finesweep resume {spec.sweep_dir}`, or give another name (name=...) "
+                        f"or storage.path.")
     from sweeps.progress import LiveTrialTable
     from sweeps.runner import run_sweep
     from sweeps.summary import summarise_run

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
@@ -292,6 +293,10 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
     if spec.scheduler.max_t is not None and spec.scheduler.grace_period > spec.scheduler.max_t:
         problems.append(f"scheduler.grace_period: `grace_period <= max_t` must hold, but got "
                         f"(grace_period={spec.scheduler.grace_period}, max_t={spec.scheduler.max_t})")
+    workers = spec.resources.workers
+    if spec.training.batch_size % workers:
+        problems.append(f"training.batch_size: must be a multiple of resources.workers ({workers}), each worker "
+                        f"taking batch_size / workers, but got {spec.training.batch_size}")
     try:
         space = effective_space(spec)
     except ValueError as error:
@@ -300,6 +305,7 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
         return [*problems, "search_space: empty; give at least one parameter or a search.preset "
                            "(see `finesweep presets`)"]
     problems += [f"{field}: {message}" for field, message in check_space(space, searchable=searchable_paths())]
+    problems += _searched_batch_size_problems(space, workers=workers)
     if spec.search.algorithm == "grid":
         try:
             grid_of(space)
@@ -307,6 +313,25 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
             problems.append(f"search.algorithm: {error}")
     points = check_initial_points(spec.search.initial_points, space=space, algorithm=spec.search.algorithm)
     return problems + [f"{field}: {message}" for field, message in points]
+
+
+def _searched_batch_size_problems(space: SearchSpace, *, workers: int) -> list[str]:
+    """A sampled batch size must split evenly over the workers too, or its trial would fail mid-sweep."""
+    searched = space.get("training.batch_size")
+    if workers == 1:
+        return []
+    if isinstance(searched, Choice):
+        values = searched.values
+    elif isinstance(searched, IntRange):
+        values = range(searched.low, searched.high + 1, 1 if searched.log else searched.step)
+    else:
+        return []
+    bad = list(islice((value for value in values if isinstance(value, int) and value % workers), 6))
+    if not bad:
+        return []
+    shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+    return [f"search_space.training.batch_size: every value must be a multiple of resources.workers ({workers}), "
+            f"but it can sample {shown}"]
 
 
 def _file_problems(spec: SweepSpec) -> list[str]:

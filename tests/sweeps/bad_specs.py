@@ -1,0 +1,147 @@
+"""Bad sweep files and overrides, each with the words its error message must hold: the field, the offending
+value (where there is one) and what is allowed. ``test_cli.py`` runs each through the real CLI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DELETE = object()  # an edit value: remove the key
+
+
+@dataclass(frozen=True)
+class BadSpec:
+    """The valid tiny sweep with ``edits`` (``section.key`` → value; a search-space parameter is
+    ``search_space.<name>``) or replaced by ``text``, run as ``finesweep <command> <spec> <overrides>``."""
+
+    id: str
+    expected: tuple[str, ...]
+    edits: dict[str, Any] = field(default_factory=dict)
+    overrides: tuple[str, ...] = ()
+    text: str | bytes | None = None
+    spec: str = "sweep.yaml"
+    command: str = "validate"
+
+    def apply(self, raw: dict[str, Any]) -> None:
+        for dotted, value in self.edits.items():
+            head, _, rest = dotted.partition(".")
+            keys = [head, rest] if head == "search_space" and rest else dotted.split(".")
+            section = raw
+            for key in keys[:-1]:
+                section = section.setdefault(key, {})
+            if value is DELETE:
+                del section[keys[-1]]
+            else:
+                section[keys[-1]] = value
+
+
+def _loguniform(low: float, high: float) -> dict[str, Any]:
+    return {"type": "loguniform", "low": low, "high": high}
+
+
+BAD_SPECS = [
+    # Keys and types
+    BadSpec("unknown-top-level-key", ("trainig: unknown key", "did you mean 'training'?", "allowed: dataset,"),
+            edits={"trainig": {"epochs": 2}}, command="run"),
+    BadSpec("unknown-nested-key", ("training.learnig_rate: unknown key", "did you mean 'learning_rate'?"),
+            edits={"training.learnig_rate": 1e-3}),
+    BadSpec("wrong-type", ("training.batch_size: must be an integer", "but got 'eight'"),
+            edits={"training.batch_size": "eight"}),
+    BadSpec("fraction-out-of-range", ("dataset.eval_fraction: must be < 1", "but got 1.5"),
+            edits={"dataset.eval_fraction": 1.5}, command="run"),
+    BadSpec("negative-learning-rate", ("training.learning_rate: must be > 0", "but got -1"),
+            edits={"training.learning_rate": -1}),
+    BadSpec("zero-lora-rank", ("method.r: must be >= 1", "but got 0"), edits={"method.r": 0}),
+    BadSpec("bad-name", ("name: must be 1–100 of letters, digits", "but got 'my sweep/1'"),
+            edits={"name": "my sweep/1"}, command="run"),
+    BadSpec("missing-model", ("model: required section is missing", "give at least model.path"),
+            edits={"model": DELETE}),
+    BadSpec("unknown-scheduler", ("scheduler.name: must be one of 'asha', 'median' or 'none'", "but got 'hyperband'"),
+            edits={"scheduler.name": "hyperband"}),
+    BadSpec("misspelled-lr-schedule", ("training.lr_scheduler: must be one of 'linear'", "but got 'cosin'",
+                                       "did you mean 'cosine'?"), edits={"training.lr_scheduler": "cosin"}),
+    BadSpec("target-modules-not-a-list", ("method.target_modules: must be a list or 'all-linear'", "but got 5"),
+            edits={"method.target_modules": 5}),
+    BadSpec("section-not-a-mapping", ("training: must be a mapping of keys", "but got 5"), edits={"training": 5}),
+    # Files
+    BadSpec("model-without-config", ("model.path: must be a Hugging Face model directory (with config.json)",
+                                     "no-model-here'"), edits={"model.path": "no-model-here"}, command="run"),
+    BadSpec("missing-data-file", ("dataset.path: must be an existing data file (.jsonl, .json, .csv, .parquet)",
+                                  "missing.jsonl', which does not exist"), edits={"dataset.path": "missing.jsonl"}),
+    BadSpec("bad-data-suffix", ("dataset.path: must end in .jsonl, .json, .csv, .parquet", "but got 'sweep.yaml'"),
+            edits={"dataset.path": "sweep.yaml"}),
+    BadSpec("missing-sweep-file", ("missing.yaml: file not found",), spec="missing.yaml", command="run"),
+    BadSpec("sweep-file-is-a-folder", ("cannot be read: Is a directory",), spec="."),
+    BadSpec("sweep-file-not-utf8", ("cannot be read: not UTF-8 text",), text=b"name: tiny\xff\n"),
+    BadSpec("invalid-yaml", ("not valid YAML: expected ',' or ']'", "line 3", "flow sequence from line 2"),
+            text="name: tiny\nmodel: [unclosed\n"),
+    BadSpec("spec-is-a-list", ("must be a mapping of sections (name:, model:, dataset:, ...)", "but got a list"),
+            text="- name: tiny\n"),
+    BadSpec("empty-spec", ("must be a mapping of sections", "but got an empty file"), text=""),
+    # Cross checks
+    BadSpec("metric-not-reported", ("search.metric: must be a metric the causal_lm task reports",
+                                    "(eval_loss or perplexity)", "but got 'accuracy'"),
+            edits={"search.metric": "accuracy"}),
+    BadSpec("mode-contradicts-metric", ("search.mode: must be 'min' for eval_loss", "but got 'max'"),
+            edits={"search.mode": "max"}),
+    BadSpec("grace-period-after-max-t", ("scheduler.grace_period: `grace_period <= max_t` must hold",
+                                         "grace_period=5, max_t=2"),
+            edits={"scheduler.grace_period": 5, "scheduler.max_t": 2}),
+    # Search space
+    BadSpec("loguniform-low-zero", ("search_space.training.learning_rate: `low > 0` must hold", "low=0.0",
+                                    "use uniform instead"),
+            edits={"search_space.training.learning_rate": _loguniform(0, 1e-3)}),
+    BadSpec("low-not-below-high", ("search_space.training.weight_decay: `low < high` must hold",
+                                   "low=0.1, high=0.1"),
+            edits={"search_space.training.weight_decay": {"type": "uniform", "low": 0.1, "high": 0.1}}),
+    BadSpec("int-log-below-one", ("search_space.training.eval_every_steps: log=true needs `low >= 1`", "low=0"),
+            edits={"search_space.training.eval_every_steps": {"type": "int", "low": 0, "high": 8, "log": True}}),
+    BadSpec("empty-choice", ("search_space.training.batch_size.values: must be a list of at least 1 item",
+                             "but got []"),
+            edits={"search_space.training.batch_size": {"type": "choice", "values": []}}),
+    BadSpec("tied-to-unknown-param", ("search_space.method.alpha: `to` must name another searched numeric "
+                                      "parameter, but got 'method.rank'", "searched: method.r,"),
+            edits={"search_space.method.alpha": {"type": "tied", "to": "method.rank", "factors": [1, 2]}}),
+    BadSpec("tied-to-text-param", ("search_space.method.alpha: `to` must name another searched numeric parameter",
+                                   "'training.lr_scheduler' takes one of ['linear', 'cosine']"),
+            edits={"search_space.training.lr_scheduler": {"type": "choice", "values": ["linear", "cosine"]},
+                   "search_space.method.alpha": {"type": "tied", "to": "training.lr_scheduler", "factors": [1]}}),
+    BadSpec("float-distribution-on-int-field", ("search_space.method.r: an integer field takes int, choice or tied",
+                                                "but got uniform"),
+            edits={"search_space.method.r": {"type": "uniform", "low": 2, "high": 8}}),
+    BadSpec("unknown-search-path", ("search_space.training.learnign_rate: must be a searchable spec path",
+                                    "'training.learnign_rate'", "did you mean 'training.learning_rate'?"),
+            edits={"search_space.training.learnign_rate": _loguniform(1e-5, 1e-3)}),
+    BadSpec("unknown-distribution-type", ("search_space.training.learning_rate.type: must be one of 'loguniform'",
+                                          "but got 'logunif'", "did you mean 'loguniform'?"),
+            edits={"search_space.training.learning_rate": {"type": "logunif", "low": 1e-5, "high": 1e-3}}),
+    BadSpec("misspelled-distribution-key", ("search_space.training.learning_rate.hgh: unknown key",
+                                            "did you mean 'high'?", "allowed: high, low, type"),
+            edits={"search_space.training.learning_rate": {"type": "loguniform", "low": 1e-5, "hgh": 1e-3}}),
+    BadSpec("unknown-preset", ("search.preset: preset must be one of lora-small, lora-wide", "but got 'lora-smal'",
+                               "did you mean 'lora-small'?"), edits={"search.preset": "lora-smal"}),
+    BadSpec("grid-with-loguniform", ("search.algorithm: grid search needs finite parameters (choice, int, tied",
+                                     "continuous: training.learning_rate"),
+            edits={"search.algorithm": "grid", "search.initial_points": []}),
+    BadSpec("empty-search-space", ("search_space: empty; give at least one parameter or a search.preset",),
+            edits={"search_space": {}}, command="run"),
+    BadSpec("initial-point-out-of-range", ("search.initial_points.0.training.learning_rate: must be a number in "
+                                           "[1e-06, 0.03]", "but got 5.0"),
+            edits={"search.initial_points": [{"training.learning_rate": 5.0}]}),
+    BadSpec("initial-point-unknown-key", ("search.initial_points.0.method.rank: must be a searched parameter",
+                                          "did you mean 'method.r'?"),
+            edits={"search.initial_points": [{"method.rank": 4}]}),
+    # Overrides on the command line
+    BadSpec("override-without-value", ("override 'search.num_trials': expected KEY=VALUE",),
+            overrides=("search.num_trials",), command="run"),
+    BadSpec("override-of-unknown-key", ("search.num_trails: unknown key", "did you mean 'num_trials'?"),
+            overrides=("search.num_trails=8",)),
+    BadSpec("override-out-of-range", ("search.num_trials: must be >= 1", "but got 0"),
+            overrides=("search.num_trials=0",), command="run"),
+    BadSpec("override-invalid-yaml", ("override 'method.target_modules=[q_proj': value is not valid YAML",),
+            overrides=("method.target_modules=[q_proj",)),
+    BadSpec("override-of-search-param", ("search_space.training.learning_rate: `low < high` must hold",
+                                         "low=0.01, high=0.001"),
+            overrides=("search_space.training.learning_rate.low=1e-2", "search_space.training.learning_rate.high=1e-3",
+                       "search.initial_points=[]")),
+]
