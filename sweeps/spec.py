@@ -57,7 +57,9 @@ class LoraSpec(_Section):
 
 class TrainingSpec(_Section):
     learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate; LoRA likes 1e-4–1e-3.")
-    batch_size: int = Field(default=8, ge=1, description="Examples per device per optimizer step.")
+    batch_size: int = Field(default=8, ge=1, description="Examples per optimizer step over all workers (the "
+                            "global batch): each of the resources.workers takes batch_size / workers, so it must "
+                            "be a multiple of workers, and 1 or N workers train on the same batches.")
     epochs: float = Field(default=1, gt=0, description="Passes over the training split (may be fractional).")
     max_steps: int | None = Field(default=None, ge=1, description="Stop after this many optimizer steps "
                                   "(overrides epochs; None = run the epochs).")
@@ -100,7 +102,9 @@ class SchedulerSpec(_Section):
 
 
 class ResourcesSpec(_Section):
-    workers: int = Field(default=1, ge=1, description="Ray Train workers per trial.")
+    workers: int = Field(default=1, ge=1, description="Ray Train workers per trial. Above 1 the base model "
+                         "is FSDP2-sharded over them (each holds about 1/workers of its weights; gloo on CPU, NCCL "
+                         "on GPU) and the adapter is replicated, its gradients averaged.")
     cpus_per_worker: float = Field(default=1, gt=0, description="CPUs each Train worker reserves.")
     use_gpu: bool = Field(default=False, description="Give each Train worker one GPU.")
 

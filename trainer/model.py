@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,13 +22,26 @@ def load_tokenizer(model: ModelSpec) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_lora_model(*, model: ModelSpec, method: LoraSpec, gradient_checkpointing: bool) -> PeftModel:
-    """The base causal LM from ``model.path`` wrapped with fresh LoRA adapters; only adapters train."""
+def load_lora_model(*, model: ModelSpec, method: LoraSpec, gradient_checkpointing: bool, workers: int = 1,
+                    seed: int | None = None) -> PeftModel:
+    """The base causal LM from ``model.path`` wrapped with fresh LoRA adapters; only adapters train.
+
+    With ``workers`` > 1 (every rank calls this) the base weights are FSDP2-sharded over the ranks as they
+    load and the adapters stay whole on each (see :mod:`trainer.fsdp`). ``seed`` seeds the adapters' init,
+    so that the same seed gives the same adapters whatever the number of workers.
+    """
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
-    base = AutoModelForCausalLM.from_pretrained(model.path, dtype=getattr(torch, model.dtype))
+    from trainer.fsdp import check_sharded, local_parameter_counts, sharded_loading_kwargs
+
+    base = AutoModelForCausalLM.from_pretrained(model.path, dtype=getattr(torch, model.dtype),
+                                                **sharded_loading_kwargs(workers=workers))
+    if workers > 1:
+        check_sharded(base, workers=workers)
+        local, total = local_parameter_counts(base)
+        logging.getLogger(__name__).info("FSDP2: this rank holds %d of the base model's %d parameters", local, total)
     if gradient_checkpointing:
         # Non-reentrant checkpointing works with frozen base weights and with FSDP.
         base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -39,4 +53,6 @@ def load_lora_model(*, model: ModelSpec, method: LoraSpec, gradient_checkpointin
         lora_dropout=method.dropout,
         target_modules=method.target_modules,
     )
+    if seed is not None:
+        set_seed(seed)
     return get_peft_model(base, config)

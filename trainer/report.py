@@ -6,12 +6,26 @@ import json
 import math
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
+from trainer.fsdp import full_trainable_state
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+
 # The file inside each checkpoint that says what produced it, for `best`, `export` and humans.
 CHECKPOINT_INFO = "finesweep.json"
+
+
+def save_adapter(model: PeftModel, *, directory: str, writer: bool) -> None:
+    """Write ``model``'s adapter (full tensors and adapter config, what ``PeftModel.from_pretrained`` reads)
+    to ``directory`` if this rank is the ``writer``. Every rank must call it: the full tensors are gathered
+    first, and gathering sharded weights is a collective that would hang with rank 0 alone."""
+    state = full_trainable_state(model)
+    if writer:
+        model.save_pretrained(directory, state_dict=state)
 
 
 class RayReportCallback(TrainerCallback):
@@ -22,10 +36,11 @@ class RayReportCallback(TrainerCallback):
     ``RayTrainReportCallback`` copies a full checkpoint from every rank, which is why this one exists.
     """
 
-    def __init__(self, *, metric: str, mode: str, params: dict[str, Any]):
+    def __init__(self, *, metric: str, mode: str, params: dict[str, Any], checkpoints: bool = True):
         self.metric = metric
         self.mode = mode
         self.params = params
+        self.checkpoints = checkpoints  # False: metrics only (bench/m5_checkpoints.py prices the checkpoints)
         self.best: float | None = None
         self.train_loss: float | None = None
 
@@ -44,10 +59,13 @@ class RayReportCallback(TrainerCallback):
         metrics = self._metrics(metrics, step=state.global_step, epoch=state.epoch)
         # Tune marks a scheduler-stopped trial `done` too; only the trainer knows training really ended.
         metrics["training_finished"] = state.global_step >= state.max_steps
+        metrics["node_id"] = ray.get_runtime_context().get_node_id()  # where the trial ran, for results
         with tempfile.TemporaryDirectory() as checkpoint_dir:
             checkpoint = None
-            if ray.train.get_context().get_world_rank() == 0:
-                model.save_pretrained(checkpoint_dir)
+            writer = ray.train.get_context().get_world_rank() == 0
+            if self.checkpoints:
+                save_adapter(model, directory=checkpoint_dir, writer=writer)
+            if self.checkpoints and writer:
                 info = {"step": state.global_step, "params": self.params, "metrics": metrics}
                 Path(checkpoint_dir, CHECKPOINT_INFO).write_text(json.dumps(info, indent=2))
                 checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir)

@@ -7,14 +7,18 @@ the Train run is named after the trial id, so a restarted trial continues its ow
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sweeps.spec import SweepSpec
 
 
-def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, ...]) -> None:
-    """Train ``spec`` with this trial's sampled ``config`` applied (only the ``searched`` spec paths)."""
+def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, ...],
+              loop: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """Train ``spec`` with this trial's sampled ``config`` applied (only the ``searched`` spec paths).
+
+    ``loop`` replaces :func:`trainer.train_loop.train_loop` on each worker (benchmarks add a step timer)."""
     import ray.train
     import ray.tune
     from ray.train.torch import TorchTrainer
@@ -27,7 +31,7 @@ def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, .
     trial_spec = spec.with_params(params)
     resources = spec.resources
     trainer = TorchTrainer(
-        train_loop,
+        loop or train_loop,
         train_loop_config={"trial_spec": trial_spec, "params": config},
         scaling_config=ray.train.ScalingConfig(
             num_workers=resources.workers,
