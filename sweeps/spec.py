@@ -125,9 +125,6 @@ class StorageSpec(_Section):
     path: str = Field(default="runs", description="Where sweeps are stored; the sweep goes to <path>/<name>. "
                       "A local path on one machine; an NFS path or s3:// bucket for multi-node clusters.")
     keep_checkpoints: int = Field(default=2, ge=1, description="Best adapter checkpoints kept per trial.")
-    shared: bool = Field(default=False, description="Declare that `path` is a mount every node sees (NFS, a "
-                         "shared disk). `finesweep submit` refuses a local path on a multi-node cluster unless "
-                         "it is declared shared; s3:// and gs:// paths are shared already.")
 
 
 class SweepSpec(_Section):
