@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from sweeps import dashboard_cli
 from sweeps.errors import UserError
 from sweeps.layout import TUNE_DIR
 from sweeps.loading import effective_space, load_spec
@@ -101,6 +102,11 @@ def best(sweep_dir: SweepDir, as_json: Annotated[bool, typer.Option("--json", he
     out.print(leaderboard(sweep_dir))
     out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']:.4g}\n"
               f"checkpoint: {record['checkpoint_path']}", highlight=False)
+    if record["chosen"]:
+        chosen = record["chosen"]
+        out.print(f"chosen: trial {chosen['trial_id']} step {chosen['step']} {chosen['metric']}={chosen['value']:.4g} "
+                  f"(picked in the dashboard; `finesweep export` takes it)\ncheckpoint: {chosen['checkpoint_path']}",
+                  highlight=False)
 
 
 @app.command()
@@ -144,3 +150,7 @@ def data_inspect(spec_path: SpecPath, overrides: Overrides = None) -> None:
     for step, rows in report.as_dict().items():
         table.add_row(step.replace("_", " "), str(rows))
     out.print(table)
+
+
+# Dashboard and export: pick a checkpoint in the browser, then write it out for plain Hugging Face code.
+dashboard_cli.register(app)

@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from sweeps.errors import UserError
+from sweeps.export import chosen_checkpoint
 from sweeps.layout import SUMMARY_FILE
 from sweeps.progress import format_params, format_value
 from sweeps.results import best_trial, read_spec, trial_summaries
@@ -57,12 +58,14 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
 
 
 def best_record(sweep_dir: Path) -> dict[str, Any]:
-    """The best trial and its best checkpoint, as ``finesweep best --json`` prints them."""
+    """The best trial and its best checkpoint, and under ``chosen`` the checkpoint picked in the dashboard,
+    as ``finesweep best --json`` prints them."""
     spec = read_spec(sweep_dir)
     winner = best_trial(trial_summaries(sweep_dir, spec))
     if winner is None:
         raise UserError(f"{sweep_dir}: no trial has reported {spec.search.metric} yet")
-    return _record(winner, spec)
+    # The checkpoint picked in the dashboard (None if none) rides along; the other keys stay the best by metric.
+    return {**_record(winner, spec), "chosen": chosen_checkpoint(sweep_dir=sweep_dir)}
 
 
 def _record(trial: Any, spec: SweepSpec) -> dict[str, Any]:

@@ -1,0 +1,75 @@
+"""The dashboard as a user meets it: ``finesweep dashboard`` on a copy of the finished tiny sweep, clicked
+through in headless Chromium; a screenshot of each page is saved under the session's temporary folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from export_checks import LOGIT_TOLERANCE, merged_vs_peft
+from serving import CANVAS_PIXELS_JS, chromium_page, running_dashboard, screenshot
+
+from sweeps.layout import CHOSEN_FILE
+from sweeps.results import read_spec, trial_summaries
+
+EXPORT_TIMEOUT_MS = 600_000  # merging on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def storage(finished_sweep: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy: choosing and exporting write into the sweep, which other tests read as it was left."""
+    runs = tmp_path_factory.mktemp("browser") / "runs"
+    shutil.copytree(finished_sweep, runs / "tiny")
+    return runs
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp() / "screenshots"
+
+
+@pytest.mark.slow
+def test_pages_rank_best_first_draw_plots_and_export_a_loadable_model(storage: Path, screenshots: Path,
+                                                                        tmp_path: Path):
+    sweep_dir = storage / "tiny"
+    expected = [trial.trial_id for trial in trial_summaries(sweep_dir, read_spec(sweep_dir))]
+    with running_dashboard(storage, log_path=tmp_path / "dashboard.log") as url, chromium_page() as page:
+        page.goto(f"{url}/")
+        page.wait_for_selector('#sweeps tr[data-sweep="tiny"] td.state.finished', timeout=120_000)
+        screenshot(page, screenshots, "1-sweeps")
+
+        page.click('#sweeps a:text("tiny")')
+        page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr').length === 4", timeout=120_000)
+        rows = page.eval_on_selector_all("#leaderboard tbody tr", "rows => rows.map(row => row.dataset.trialId)")
+        assert rows == expected  # best first, as `finesweep best` ranks them
+        page.wait_for_selector("#importance .bars path", timeout=120_000)
+        lines = page.eval_on_selector_all("#curves .scatterlayer .trace", "traces => traces.length")
+        drawn = page.evaluate(CANVAS_PIXELS_JS, "#parallel")
+        assert lines == 4 and drawn and max(drawn) > 1000, (lines, drawn)
+        assert "(best)" in page.text_content("#curves .legend")  # an SVG group: text, not innerText
+
+        runner_up = expected[1]
+        page.click(f'#leaderboard tr[data-trial-id="{runner_up}"] button:text("choose")')
+        # The first choice loads transformers in the server (to read checkpoints): slow on a busy machine.
+        page.wait_for_function(f"document.getElementById('chosen').textContent.includes('{runner_up}')",
+                               timeout=180_000)
+        chosen = json.loads((sweep_dir / CHOSEN_FILE).read_text())
+        assert chosen["trial_id"] == runner_up
+
+        page.click("#export-merged")
+        page.wait_for_selector("#export-result[data-path]", timeout=EXPORT_TIMEOUT_MS)
+        exported = Path(page.get_attribute("#export-result", "data-path"))
+        screenshot(page, screenshots, "2-sweep")
+        assert exported.parent == sweep_dir / "exports" and f"{runner_up}-step" in exported.name
+        difference, adapter_effect = merged_vs_peft(exported, checkpoint_dir=Path(chosen["checkpoint_path"]))
+        print(f"\nexported merged model {exported}: max |Δlogit| vs base + adapter = {difference:.3g} "
+              f"(the adapter moves logits by up to {adapter_effect:.3g})")
+        assert difference < LOGIT_TOLERANCE < adapter_effect
+
+        page.click(f'#leaderboard a:text("{expected[0]}")')
+        page.wait_for_selector("#checkpoints tbody tr", timeout=120_000)
+        page.wait_for_selector("#trial-curves .scatterlayer .trace", timeout=60_000)
+        assert "(best)" in page.inner_text("#checkpoints")
+        screenshot(page, screenshots, "3-trial")
