@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import itertools
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +186,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=Path(__file__).parent, help="default: examples/")
     args = parser.parse_args()
+    # Seconds-long conversions need no progress bars (tqdm reads this once, at import, so set it first);
+    # the summary lines say what was written.
+    os.environ.setdefault("TQDM_DISABLE", "1")
     _prepare_model(args.out_dir)
     _prepare_data(args.out_dir)
 

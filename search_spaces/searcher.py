@@ -47,6 +47,8 @@ def build_searcher(
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
+    # Optuna logs every study and trial at INFO; finesweep's live table and summary already say it.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     search_space = define_by_run(space)
     sampler = _sampler(algorithm=algorithm, seed=seed, space=space)
     errors = check_initial_points(initial_points, space=space, algorithm=algorithm)
