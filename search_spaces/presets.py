@@ -29,7 +29,8 @@ _LORA_WIDE: dict[str, dict[str, Any]] = {
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {"lora-small": _LORA_SMALL, "lora-wide": _LORA_WIDE}
 
 PRESET_HELP: dict[str, str] = {
-    "lora-small": "LoRA essentials: learning rate, rank, alpha = 1–2 × rank, batch size, epochs.",
+    "lora-small": "LoRA essentials (method.name lora or qlora): learning rate, rank, alpha = 1–2 × rank, "
+                  "batch size, epochs.",
     "lora-wide": "lora-small plus weight decay, warm-up, LoRA dropout and the LR schedule.",
 }
 

@@ -156,7 +156,15 @@ def _write_model(checkpoint_dir: Path, *, out_dir: Path, merged: bool, dtype: st
     from peft import AutoPeftModelForCausalLM, PeftConfig
     from transformers import AutoTokenizer
 
-    base_path = PeftConfig.from_pretrained(checkpoint_dir).base_model_name_or_path
+    if not (checkpoint_dir / ADAPTER_FILES[0]).is_file():
+        # `full` and `freeze` checkpoints are whole models with their tokenizer: merged or not, a copy.
+        shutil.copytree(checkpoint_dir, out_dir, dirs_exist_ok=True)
+        return AutoTokenizer.from_pretrained(out_dir)
+    config = PeftConfig.from_pretrained(checkpoint_dir)
+    if merged and config.is_prompt_learning:
+        raise UserError(f"--merged: a {config.peft_type} adapter adds virtual tokens and has no weights to "
+                        "merge; export the adapter (drop --merged)")
+    base_path = config.base_model_name_or_path
     if merged:
         # In this process, in the dtype training used: each adapted weight becomes W + B·A·(alpha/r).
         model = AutoPeftModelForCausalLM.from_pretrained(checkpoint_dir, dtype=getattr(torch, dtype))

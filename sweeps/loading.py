@@ -6,7 +6,6 @@ the value and what is allowed, so a user fixes the whole file in one pass.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping, Sequence
 from itertools import islice
@@ -15,34 +14,20 @@ from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from search_spaces.optuna_space import grid_of
 from search_spaces.presets import preset_space
-from search_spaces.space import Choice, IntRange, LogUniform, SearchSpace, Tied, Uniform
+from search_spaces.space import Choice, IntRange, SearchSpace
 from sweeps.errors import SpecError
-from sweeps.spec import SweepSpec
+from sweeps.method_checks import method_problems, other_method_hint
+from sweeps.spec import METHODS, SweepSpec
+from sweeps.spec_errors import validation_problems
 
 # Sections whose scalar fields a search space may set, and the metrics each task reports.
 SEARCHABLE_SECTIONS = ("training", "method")
 TASK_METRICS = {"causal_lm": {"eval_loss": "min", "perplexity": "min"}}
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
-DISTRIBUTIONS: dict[str, type[BaseModel]] = {
-    get_args(model.model_fields["type"].annotation)[0]: model for model in (LogUniform, Uniform, IntRange, Choice, Tied)
-}
-DISTRIBUTION_TAGS = tuple(DISTRIBUTIONS)
-# What a pydantic error type allows, as a noun phrase filled from the error's ``ctx``.
-_ALLOWED = {
-    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "a whole number",
-    "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
-    "bool_type": "true or false", "string_type": "a string", "list_type": "a list", "dict_type": "a mapping",
-    "model_type": "a mapping of keys", "model_attributes_type": "a mapping of keys",
-    "greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}", "less_than_equal": "<= {le}",
-    "literal_error": "one of {expected}", "union_tag_invalid": "one of {expected_tags}",
-    "too_short": "a list of at least {min_length} item(s)",
-}
-
-
 class _YamlLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but ``1e-4`` is a float as in YAML 1.2 (YAML 1.1 reads it as a string unless
     written ``1.0e-4``): a learning rate in an initial point or a choice must not silently become text."""
@@ -58,9 +43,9 @@ def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: b
     """The validated spec of the sweep file at ``path`` with ``overrides`` applied; relative paths in it
     are resolved against the file's folder. Raises :class:`SpecError` listing every problem.
 
-    ``check_files=False`` skips checking that the model and data exist here (replay, or a spec whose
-    paths exist only on the cluster). ``metrics`` (name → mode) replaces the task's metrics when the
-    trials report others: a replayed curves file's."""
+    ``check_files=False`` skips checking what must exist on this machine: the model and data (replay, or
+    a spec whose paths exist only on the cluster), and a CUDA GPU for qlora. ``metrics`` (name → mode)
+    replaces the task's metrics when the trials report others: a replayed curves file's."""
     path = Path(path)
     source = str(path)
     raw = _read_mapping(path)
@@ -70,7 +55,7 @@ def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: b
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as error:
-        problems += _validation_problems(error, raw)
+        problems += validation_problems(error, raw)
     if spec is not None:
         problems += cross_check(spec, check_files=check_files, metrics=metrics)
     if problems:
@@ -149,110 +134,12 @@ def _with_paths_resolved(raw: dict[str, Any], *, base_dir: Path) -> dict[str, An
     return raw
 
 
-def _validation_problems(error: ValidationError, raw: dict[str, Any]) -> list[str]:
-    """One line per field: the alternatives of a union (``[q_proj] or all-linear``) are joined by "or"."""
-    allowed: dict[tuple[str, str], list[str]] = {}
-    for item in error.errors():
-        field, requirement, got = _describe(item, raw)
-        allowed.setdefault((field, got), []).append(requirement)
-    return [f"{field}: {_either(requirements)}{got}" for (field, got), requirements in allowed.items()]
-
-
-def _either(requirements: list[str]) -> str:
-    return " or ".join([requirements[0], *(text.removeprefix("must be ") for text in requirements[1:])])
-
-
-def _describe(item: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str]:
-    """``(field, what is allowed, ", but got <value>")`` for one pydantic error."""
-    location, value = _locate(item, raw)
-    field = ".".join(str(part) for part in location)
-    if item["type"] == "extra_forbidden":
-        allowed = _allowed_keys(location[:-1], raw)
-        close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return field, f"unknown key{hint} (allowed: {', '.join(allowed) or 'none'})", ""
-    if item["type"] in ("missing", "union_tag_not_found"):
-        return field, _missing_message(location, raw), ""
-    if item["type"] not in _ALLOWED:
-        message = item["msg"].removeprefix("Value error, ")
-        return field, message, "" if "but got" in message else f", but got {value!r}"
-    context = item.get("ctx", {})
-    requirement = _ALLOWED[item["type"]].format(**context)
-    options = re.findall(r"'([^']*)'", str(context.get("expected", context.get("expected_tags", ""))))
-    if len(options) == 1:
-        requirement = requirement.removeprefix("one of ")
-    close = difflib.get_close_matches(str(value), options, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return field, f"must be {requirement}", f", but got {value!r}{hint}"
-
-
-def _locate(item: dict[str, Any], raw: dict[str, Any]) -> tuple[list[Any], Any]:
-    """The error's location in the sweep file, and the value there. Pydantic puts the name of a union's
-    member in the location (``search_space.<param>.loguniform.low``, ``target_modules.list[str]``): those
-    parts are not in the file and are dropped."""
-    location = list(item["loc"])
-    if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        location.append("type")
-    kept, node = [], raw
-    for index, part in enumerate(location):
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            if index == len(location) - 1 and item["type"] in ("missing", "union_tag_not_found"):
-                kept.append(part)
-            continue
-        kept.append(part)
-    return kept, node
-
-
-def _missing_message(location: Sequence[Any], raw: dict[str, Any]) -> str:
-    if location[:1] == ["search_space"] and location[-1] == "type":
-        return f"required field is missing (one of {', '.join(DISTRIBUTION_TAGS)})"
-    section = _model_at(location, raw)
-    if section is not None:
-        needed = [name for name, field in section.model_fields.items() if field.is_required()]
-        dotted = ".".join(str(part) for part in location)
-        return f"required section is missing; give at least {', '.join(f'{dotted}.{name}' for name in needed)}"
-    model = _model_at(location[:-1], raw)
-    field = model.model_fields.get(str(location[-1])) if model else None
-    help_text = f" ({field.description})" if field and field.description else ""
-    return f"required field is missing{help_text}"
-
-
-def _model_at(location: Sequence[Any], raw: dict[str, Any]) -> type[BaseModel] | None:
-    """The model that validates the mapping at ``location``, if one does."""
-    model: type[BaseModel] | None = SweepSpec
-    parts = list(location)
-    if parts[:1] == ["search_space"]:
-        if len(parts) < 2:
-            return None
-        model = DISTRIBUTIONS.get(str(_value_at(raw, [*parts[:2], "type"])))
-        parts = parts[2:]
-    for key in parts:
-        annotation = model.model_fields[str(key)].annotation if model and str(key) in model.model_fields else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-    return model
-
-
-def _value_at(raw: Any, location: Sequence[Any]) -> Any:
-    for key in location:
-        try:
-            raw = raw[key]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return raw
-
-
-def _allowed_keys(location: Sequence[Any], raw: dict[str, Any]) -> list[str]:
-    model = _model_at(location, raw)
-    return sorted(model.model_fields) if model else []
-
-
-def searchable_paths() -> dict[str, str]:
-    """Dotted spec paths a search space may set, with their kind (float, int or str)."""
+def searchable_paths(*, method: str = "lora") -> dict[str, str]:
+    """Dotted spec paths a search space may set when ``method.name`` is ``method``, with their kind
+    (float, int or str): each method's own numeric fields, and the training ones."""
     kinds = {}
     for section in SEARCHABLE_SECTIONS:
-        model = SweepSpec.model_fields[section].annotation
+        model = METHODS[method] if section == "method" else SweepSpec.model_fields[section].annotation
         for name, field in model.model_fields.items():
             kind = _scalar_kind(field.annotation)
             if kind:
@@ -304,7 +191,10 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
     if not space:  # initial points would only repeat that nothing is searched
         return [*problems, "search_space: empty; give at least one parameter or a search.preset "
                            "(see `finesweep presets`)"]
-    problems += [f"{field}: {message}" for field, message in check_space(space, searchable=searchable_paths())]
+    method = spec.method.name
+    problems += [f"{field}: {message}{other_method_hint(field.removeprefix('search_space.'), method=method)}"
+                 for field, message in check_space(space, searchable=searchable_paths(method=method))]
+    problems += method_problems(spec, space=space, check_machine=check_files)
     problems += _searched_batch_size_problems(space, workers=workers)
     if spec.search.algorithm == "grid":
         try:

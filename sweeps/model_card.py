@@ -23,8 +23,9 @@ def model_card(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool,
     """Markdown with front matter: base model, method, hyperparameters, metric and value, data, version."""
     searched = {path: value for path, value in checkpoint.params.items() if path in effective_space(spec)}
     trial_spec = spec.with_params(searched)
-    front = {"base_model": str(spec.model.path), "library_name": "transformers" if merged else "peft",
-             "tags": ["finesweep", "lora", "sft"]}
+    whole_model = merged or spec.method.name in ("full", "freeze")
+    front = {"base_model": str(spec.model.path), "library_name": "transformers" if whole_model else "peft",
+             "tags": ["finesweep", spec.method.name, "sft"]}
     parts = [f"---\n{yaml.safe_dump(front, sort_keys=False)}---",
              _summary(spec=trial_spec, checkpoint=checkpoint, merged=merged),
              _hyperparameters(spec=trial_spec, params=checkpoint.params),
@@ -36,18 +37,26 @@ def model_card(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool,
 def _summary(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool) -> str:
     metric, method = spec.search.metric, spec.method
     value = checkpoint.metrics.get(metric)
-    what = ("the base model with the LoRA adapter merged into its weights (`merge_and_unload`)" if merged
-            else "a LoRA adapter; the base model is loaded from `base_model_name_or_path` in adapter_config.json")
+    if method.name in ("full", "freeze"):
+        what = "the whole fine-tuned model and its tokenizer"
+    elif merged:
+        what = "the base model with the adapter merged into its weights (`merge_and_unload`)"
+    else:
+        what = "a PEFT adapter; the base model is loaded from `base_model_name_or_path` in adapter_config.json"
     return (f"# {spec.name}: trial {checkpoint.trial_id}, step {checkpoint.step}\n\n"
             f"This folder holds {what}.\n\n"
             f"- base model: `{spec.model.path}` ({spec.model.dtype})\n"
-            f"- method: LoRA, r={method.r}, alpha={format_value(method.alpha)}, dropout={method.dropout}, "
-            f"target modules: {method.target_modules}\n"
+            f"- method: {method.name}{_method_settings(method)}\n"
             f"- {metric} ({spec.search.mode}imised): **{format_value(value) if value is not None else 'n/a'}** "
             f"on the eval split at step {checkpoint.step}\n"
             f"- from sweep `{spec.name}` ({spec.search.num_trials} trials, {spec.search.algorithm} search, "
             f"{spec.scheduler.name} early stopping), checkpoint `{checkpoint.name}`\n"
             f"- made with finesweep {_finesweep_version()}")
+
+
+def _method_settings(method: Any) -> str:
+    settings = method.model_dump(exclude={"name"})
+    return (": " + ", ".join(f"{key}={format_value(value)}" for key, value in settings.items())) if settings else ""
 
 
 def _hyperparameters(*, spec: SweepSpec, params: dict[str, Any]) -> str:

@@ -27,14 +27,37 @@ def _rows(model: type[BaseModel], *, prefix: str) -> list[str]:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             rows += _rows(annotation, prefix=f"{prefix}{name}.")
+        elif field.discriminator:
+            rows += _tagged_union_rows(field, prefix=f"{prefix}{name}.")
         else:
             rows.append(_row(f"{prefix}{name}", field))
     return rows
 
 
-def _row(key: str, field) -> str:
+def _tagged_union_rows(field, *, prefix: str) -> list[str]:
+    """A section whose fields depend on its tag (``method.name``): the tag's row, then one row per field,
+    marked with the tags that have it (a field two tags define differently gets a row for each)."""
+    tag = field.discriminator
+    members = typing.get_args(field.annotation)
+    tags = [member.model_fields[tag].default for member in members]
+    meaning = " ".join([field.description, *(member.model_fields[tag].description for member in members)])
+    alternatives = " \\| ".join(f"`{name}`" for name in tags)
+    rows = [f"| `{prefix}{tag}` | {alternatives} | `{field.default_factory().name}` | {meaning} |"]
+    owners: dict[tuple[str, str], tuple[object, list[str]]] = {}
+    for member, member_tag in zip(members, tags, strict=True):
+        for name, member_field in member.model_fields.items():
+            if name != tag:
+                key = (name, _row(name, member_field))
+                owners.setdefault(key, (member_field, []))[1].append(member_tag)
+    return rows + [_row(f"{prefix}{name}", member_field, only=only)
+                   for (name, _), (member_field, only) in owners.items()]
+
+
+def _row(key: str, field, *, only: list[str] | None = None) -> str:
     default = "required" if field.is_required() else _default_text(field)
     description = (field.description or "").replace("|", "\\|")
+    if only:
+        description = f"({', '.join(only)}) {description}"
     return f"| `{key}` | {_type_text(field.annotation)} | {default} | {description} |"
 
 

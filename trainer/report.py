@@ -1,4 +1,4 @@
-"""Reporting from the Hugging Face ``Trainer`` to Ray Train: metrics from every rank, the adapter from rank 0."""
+"""Reporting from the Hugging Face ``Trainer`` to Ray Train: metrics from every rank, a checkpoint from rank 0."""
 
 from __future__ import annotations
 
@@ -13,26 +13,40 @@ from transformers import TrainerCallback
 from trainer.fsdp import full_trainable_state
 
 if TYPE_CHECKING:
-    from peft import PeftModel
+    import torch
+    from transformers import PreTrainedTokenizerBase
 
 # The file inside each checkpoint that says what produced it, for `best`, `export` and humans.
 CHECKPOINT_INFO = "finesweep.json"
 
 
-def save_adapter(model: PeftModel, *, directory: str, writer: bool) -> None:
-    """Write ``model``'s adapter (full tensors and adapter config, what ``PeftModel.from_pretrained`` reads)
-    to ``directory`` if this rank is the ``writer``. Every rank must call it: the full tensors are gathered
-    first, and gathering sharded weights is a collective that would hang with rank 0 alone."""
-    state = full_trainable_state(model)
-    if writer:
-        model.save_pretrained(directory, state_dict=state)
+def save_checkpoint(model: torch.nn.Module, *, directory: str, writer: bool,
+                    tokenizer: PreTrainedTokenizerBase | None = None) -> None:
+    """Write what reloads ``model`` to ``directory`` if this rank is the ``writer``; every rank must call it.
+
+    A PEFT model saves its adapter only (full tensors and adapter config, what ``PeftModel.from_pretrained``
+    reads); the full tensors are gathered first, and gathering sharded weights is a collective that would
+    hang with rank 0 alone. A model without PEFT (``full``, ``freeze``) saves all its weights and
+    ``tokenizer``, a folder ``AutoModelForCausalLM.from_pretrained`` loads on its own; such a model trains
+    on one worker (sweeps.method_checks), so there is nothing to gather.
+    """
+    from peft import PeftModel
+
+    if isinstance(model, PeftModel):
+        state = full_trainable_state(model)
+        if writer:
+            model.save_pretrained(directory, state_dict=state)
+    elif writer:
+        model.save_pretrained(directory)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(directory)
 
 
 class RayReportCallback(TrainerCallback):
-    """After each evaluation, report eval_loss, perplexity and the running best to Ray, with the adapter.
+    """After each evaluation, report eval_loss, perplexity and the running best to Ray, with a checkpoint.
 
     ``ray.train.report`` is a collective in Train V2, so every rank calls it; only rank 0 passes a
-    checkpoint, and it holds only the adapter (a few MB), never the base model. Ray's stock
+    checkpoint, and for PEFT methods it holds only the adapter (a few MB), never the base model. Ray's stock
     ``RayTrainReportCallback`` copies a full checkpoint from every rank, which is why this one exists.
     """
 
@@ -53,7 +67,7 @@ class RayReportCallback(TrainerCallback):
         if state.global_step == state.max_steps:
             control.should_evaluate = True
 
-    def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+    def on_evaluate(self, args, state, control, metrics=None, model=None, processing_class=None, **kwargs):
         import ray.train
 
         metrics = self._metrics(metrics, step=state.global_step, epoch=state.epoch)
@@ -64,7 +78,7 @@ class RayReportCallback(TrainerCallback):
             checkpoint = None
             writer = ray.train.get_context().get_world_rank() == 0
             if self.checkpoints:
-                save_adapter(model, directory=checkpoint_dir, writer=writer)
+                save_checkpoint(model, directory=checkpoint_dir, writer=writer, tokenizer=processing_class)
             if self.checkpoints and writer:
                 info = {"step": state.global_step, "params": self.params, "metrics": metrics}
                 Path(checkpoint_dir, CHECKPOINT_INFO).write_text(json.dumps(info, indent=2))

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
 
     from sweeps.spec import SweepSpec
 
+# training.optimizer → the HF `optim` name: torch's own implementations, nothing fused or 8-bit.
+HF_OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd"}
+
 
 def train_loop(config: dict[str, Any]) -> None:
     """Train one trial's spec (``config["trial_spec"]``) and report each evaluation to Ray."""
@@ -35,22 +38,26 @@ def build_trainer(spec: SweepSpec, *, output_dir: str, callbacks: Sequence[Train
     from transformers import Trainer
 
     from trainer.data import clean_and_split, load_pairs, sft_collator, tokenize_sft
-    from trainer.model import load_lora_model, load_tokenizer
+    from trainer.methods import method_callbacks, training_steps
+    from trainer.model import load_model, load_tokenizer
 
     tokenizer = load_tokenizer(spec.model)
     pairs = load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent)
     splits, _ = clean_and_split(pairs, dataset=spec.dataset)
     tokenized = tokenize_sft(splits, tokenizer=tokenizer, max_length=spec.dataset.max_length)
-    model = load_lora_model(model=spec.model, method=spec.method,
-                            gradient_checkpointing=spec.training.gradient_checkpointing,
-                            workers=spec.resources.workers, seed=spec.training.seed)
+    model = load_model(model=spec.model, method=spec.method,
+                       gradient_checkpointing=spec.training.gradient_checkpointing,
+                       workers=spec.resources.workers, seed=spec.training.seed,
+                       total_steps=training_steps(spec, train_examples=len(tokenized["train"])))
     return Trainer(
         model=model,
         args=training_arguments(spec, output_dir=output_dir),
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["eval"],
         data_collator=sft_collator(tokenizer),
-        callbacks=list(callbacks),
+        # Given so that callbacks get it: a full-model checkpoint carries its tokenizer (trainer.report).
+        processing_class=tokenizer,
+        callbacks=[*method_callbacks(spec.method), *callbacks],
     )
 
 
@@ -76,6 +83,7 @@ def training_arguments(spec: SweepSpec, *, output_dir: str):
         learning_rate=training.learning_rate,
         num_train_epochs=training.epochs,
         max_steps=training.max_steps or -1,
+        optim=HF_OPTIMIZERS[training.optimizer],
         weight_decay=training.weight_decay,
         warmup_steps=training.warmup_ratio,  # transformers 5 reads a value below 1 as a ratio
         lr_scheduler_type=training.lr_scheduler,

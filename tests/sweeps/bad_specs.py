@@ -63,6 +63,29 @@ BAD_SPECS = [
     BadSpec("target-modules-not-a-list", ("method.target_modules: must be a list or 'all-linear'", "but got 5"),
             edits={"method.target_modules": 5}),
     BadSpec("section-not-a-mapping", ("training: must be a mapping of keys", "but got 5"), edits={"training": 5}),
+    # Methods
+    BadSpec("unknown-method", ("method.name: must be one of 'lora', 'qlora', 'adalora'", "but got 'qlor'",
+                               "did you mean 'qlora'?"), edits={"method.name": "qlor"}),
+    # This machine has no CUDA GPU; on one with CUDA and bitsandbytes this spec would be valid.
+    BadSpec("qlora-without-cuda", ("method.name: 'qlora' needs a CUDA GPU and bitsandbytes", "but got 'qlora'",
+                                   "no CUDA GPU"),
+            edits={"method.name": "qlora", "resources.use_gpu": True}, command="run"),
+    BadSpec("field-of-another-method", ("method.r: unknown key; method.r is a field of method.name lora, qlora, "
+                                        "not of 'ia3'", "allowed: feedforward_modules, name, target_modules"),
+            edits={"method": {"name": "ia3", "r": 4}}),
+    BadSpec("searched-field-of-another-method", ("search_space.method.alpha: must be a searchable spec path",
+                                                 "method.alpha is a field of method.name lora, qlora, adalora, "
+                                                 "not of 'freeze'"),
+            edits={"method": {"name": "freeze", "k": 1}}),
+    BadSpec("adalora-target-above-init", ("method.target_r: `target_r <= init_r` must hold",
+                                          "(target_r=8, init_r=4)"),
+            edits={"method": {"name": "adalora", "init_r": 4}}),
+    BadSpec("full-on-two-workers", ("resources.workers: more than 1 worker (FSDP2 sharding) is supported for "
+                                    "method.name 'lora' only", "but got 2 with method.name='full'"),
+            edits={"method": {"name": "full"}, "resources.workers": 2, "search.initial_points": [],
+                   "search_space": {"training.learning_rate": _loguniform(1e-5, 1e-3)}}, command="run"),
+    BadSpec("misspelled-optimizer", ("training.optimizer: must be one of 'adamw' or 'sgd'", "but got 'adam'",
+                                     "did you mean 'adamw'?"), edits={"training.optimizer": "adam"}),
     # Files
     BadSpec("model-without-config", ("model.path: must be a Hugging Face model directory (with config.json)",
                                      "no-model-here'"), edits={"model.path": "no-model-here"}, command="run"),

@@ -57,9 +57,9 @@ def test_adapter_export_copies_the_adapter_with_tokenizer_and_model_card(synthet
     saved, exported = load_file(source / "adapter_model.safetensors"), load_file(out / "adapter_model.safetensors")
     assert saved.keys() == exported.keys() and all(torch.equal(saved[key], exported[key]) for key in saved)
     card = (out / "README.md").read_text()
-    for expected in (f"base_model: {tiny_model_dir}", "library_name: peft", "LoRA, r=8", "trial aaaa0001, step 6",
-                     "eval_loss (minimised): **5.4**", "| training.learning_rate | 0.001 |", "qa.jsonl",
-                     "20% held out for eval (seed 0)", "finesweep 0.1.0", "apply_chat_template"):
+    for expected in (f"base_model: {tiny_model_dir}", "library_name: peft", "method: lora: ", "r=8",
+                     "trial aaaa0001, step 6", "eval_loss (minimised): **5.4**", "| training.learning_rate | 0.001 |",
+                     "qa.jsonl", "20% held out for eval (seed 0)", "finesweep 0.1.0", "apply_chat_template"):
         assert expected in card, expected
     assert AutoTokenizer.from_pretrained(out).get_vocab() == AutoTokenizer.from_pretrained(tiny_model_dir).get_vocab()
     AutoPeftModelForCausalLM.from_pretrained(out)  # loads with plain PEFT, the base found from adapter_config

@@ -117,6 +117,95 @@ def test_searchable_paths_are_the_scalar_training_and_method_fields():
     assert "training.gradient_checkpointing" not in paths  # a bool
     assert all(path.split(".")[0] in ("training", "method") for path in paths)
     assert set(paths.values()) == {"float", "int", "str"}
+    assert paths["training.optimizer"] == "str"
+
+
+@pytest.mark.parametrize(("method", "own"), [
+    ("lora", {"method.r", "method.alpha", "method.dropout"}),
+    ("qlora", {"method.r", "method.alpha", "method.dropout"}),
+    ("adalora", {"method.init_r", "method.target_r", "method.alpha", "method.dropout"}),
+    ("ia3", set()),
+    ("prompt_tuning", {"method.num_virtual_tokens"}),
+    ("prefix_tuning", {"method.num_virtual_tokens"}),
+    ("full", set()),
+    ("freeze", {"method.k"}),
+])
+def test_each_method_searches_its_own_fields(method: str, own: set[str]):
+    paths = searchable_paths(method=method)
+    assert {path for path in paths if path.startswith("method.")} == own
+    assert "training.learning_rate" in paths
+
+
+def _method_spec(sweep_path: Path, method: str, space: str, *overrides: str):
+    return load_spec(sweep_path, [f"method={method}", f"search_space={space}", "search.initial_points=[]",
+                                  *overrides])
+
+
+def test_a_methods_fields_are_searched_and_set_on_the_trial(sweep_path: Path):
+    spec = _method_spec(sweep_path, "{name: freeze, k: 1}", "{method.k: {type: int, low: 1, high: 2}, "
+                        "training.optimizer: {type: choice, values: [adamw, sgd]}}")
+    trial = spec.with_params({"method.k": 2, "training.optimizer": "sgd"})
+    assert (trial.method.name, trial.method.k, trial.training.optimizer) == ("freeze", 2, "sgd")
+
+
+def test_another_methods_field_is_rejected_naming_its_methods(sweep_path: Path):
+    with pytest.raises(SpecError) as caught:
+        _method_spec(sweep_path, "{name: ia3, r: 4}", "{method.target_r: {type: choice, values: [2, 4]}}")
+    assert caught.value.problems == [
+        "method.r: unknown key; method.r is a field of method.name lora, qlora, not of 'ia3' "
+        "(allowed: feedforward_modules, name, target_modules)"]
+    with pytest.raises(SpecError) as caught:
+        _method_spec(sweep_path, "{name: adalora}", "{method.target_rr: {type: choice, values: [2, 4]}, "
+                     "method.r: {type: choice, values: [2, 4]}}")
+    first, second = caught.value.problems
+    assert first.startswith("search_space.method.target_rr: must be a searchable spec path, but got "
+                            "'method.target_rr'; did you mean 'method.target_r'?")
+    assert second.endswith("; method.r is a field of method.name lora, qlora, not of 'adalora'")
+
+
+@pytest.mark.parametrize(("overrides", "problem"), [
+    (["method={name: full}", "resources.workers=2"],
+     "resources.workers: more than 1 worker (FSDP2 sharding) is supported for method.name 'lora' only, but got 2 "
+     "with method.name='full'; use resources.workers: 1"),
+    (["method={name: prefix_tuning}", "training.gradient_checkpointing=true"],
+     "training.gradient_checkpointing: must be false for method.name 'prefix_tuning' (PEFT's prefix tuning does "
+     "not work with it), but got true"),
+    (["method={name: adalora, init_r: 4}"], "method.target_r: `target_r <= init_r` must hold, but got (target_r=8, "
+                                            "init_r=4)"),
+])
+def test_unsupported_method_combinations_are_rejected(sweep_path: Path, overrides: list[str], problem: str):
+    with pytest.raises(SpecError) as caught:
+        load_spec(sweep_path, [*overrides, "search.initial_points=[]",
+                               "search_space={training.learning_rate: {type: loguniform, low: 1.0e-5, high: 1.0e-3}}"])
+    assert caught.value.problems == [problem]
+
+
+def test_freeze_depth_is_checked_against_the_models_layers(sweep_path: Path, fake_model_dir: Path):
+    (fake_model_dir / "config.json").write_text('{"num_hidden_layers": 2}')
+    with pytest.raises(SpecError) as caught:
+        _method_spec(sweep_path, "{name: freeze, k: 3}", "{method.k: {type: choice, values: [1, 4]}}")
+    assert caught.value.problems == [
+        "method.k: `k <= num_hidden_layers` must hold, but got (k=3, num_hidden_layers=2)",
+        "search_space.method.k: `k <= num_hidden_layers` must hold for every value, but it can sample k=4 and the "
+        "model has num_hidden_layers=2"]
+
+
+def test_qlora_needs_cuda_here_but_not_for_a_cluster(sweep_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import torch
+
+    overrides = ["method.name=qlora", "resources.use_gpu=true"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SpecError) as caught:
+        load_spec(sweep_path, overrides)
+    assert caught.value.problems == [
+        "method.name: 'qlora' needs a CUDA GPU and bitsandbytes, but got 'qlora' on a machine with no CUDA GPU "
+        "(torch.cuda.is_available() is False); use 'lora' here, or submit the sweep to a GPU cluster"]
+    assert load_spec(sweep_path, overrides, check_files=False).method.name == "qlora"  # checked where it runs
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object())  # as if bitsandbytes were installed
+    assert load_spec(sweep_path, overrides).method.name == "qlora"
+    with pytest.raises(SpecError, match=r"resources\.use_gpu: must be true for method\.name 'qlora'"):
+        load_spec(sweep_path, ["method.name=qlora"])
 
 
 def test_effective_space_is_the_preset_with_the_file_entries_on_top(sweep_path: Path):

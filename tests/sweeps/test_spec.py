@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from search_spaces.space import Choice, IntRange, LogUniform, Tied, Uniform
-from sweeps.spec import SweepSpec
+from sweeps.spec import METHODS, SweepSpec
 
 
 def _sections(model: type[BaseModel]) -> list[type[BaseModel]]:
-    """``model`` and every model nested in its fields, depth first."""
+    """``model`` and every model nested in its fields (each member of a tagged union too), depth first."""
     found = [model]
     for field in model.model_fields.values():
-        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
-            found += _sections(field.annotation)
+        members = get_args(field.annotation) if field.discriminator else (field.annotation,)
+        for member in members:
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                found += _sections(member)
     return found
 
 
@@ -57,7 +60,9 @@ def test_with_params_returns_typed_values(spec: SweepSpec):
 def test_with_params_rejects_an_invalid_sampled_value(spec: SweepSpec, params: dict, field: str):
     with pytest.raises(ValidationError) as caught:
         spec.with_params(params)
-    assert [".".join(map(str, error["loc"])) for error in caught.value.errors()] == [field]
+    # Pydantic names the method's tag in the location (method.lora.r); the file does not.
+    assert [".".join(str(part) for part in error["loc"] if part not in METHODS)
+            for error in caught.value.errors()] == [field]
 
 
 def test_with_params_rejects_an_unknown_path(spec: SweepSpec):
@@ -88,7 +93,8 @@ def test_the_sweep_fields_that_are_not_sections_are_documented():
 
 def test_sections_cover_the_whole_spec():
     names = {section.__name__ for section in SECTIONS}
-    assert {"ModelSpec", "TaskSpec", "DatasetSpec", "LoraSpec", "TrainingSpec", "SearchSpec", "SchedulerSpec",
+    methods = {method.__name__ for method in METHODS.values()}
+    assert {"ModelSpec", "TaskSpec", "DatasetSpec", *methods, "TrainingSpec", "SearchSpec", "SchedulerSpec",
             "ResourcesSpec", "TrackingSpec", "WandbSpec", "StorageSpec"} <= names
 
 
@@ -98,6 +104,7 @@ def test_defaults_are_what_the_docs_say(spec: SweepSpec):
     assert spec.method.name == "lora" and spec.method.r == 8 and spec.method.alpha == 16  # alpha = 2·r
     assert spec.method.target_modules == "all-linear"
     assert spec.training.max_grad_norm == 1.0  # "1.0 is the HF default"
+    assert spec.training.optimizer == "adamw"
     assert spec.search.algorithm == "tpe" and spec.search.metric == "eval_loss" and spec.search.mode == "min"
     assert spec.scheduler.name == "asha" and spec.scheduler.grace_period == 1 and spec.scheduler.max_t is None
     assert spec.tracking.wandb.mode == "offline"
@@ -109,3 +116,35 @@ def test_defaults_are_what_the_docs_say(spec: SweepSpec):
 def test_every_section_forbids_unknown_keys():
     for section in [SweepSpec, *SECTIONS]:
         assert section.model_config.get("extra") == "forbid", section.__name__
+
+
+def _with_method(spec: SweepSpec, method: dict) -> SweepSpec:
+    return SweepSpec.model_validate({**spec.model_dump(), "method": method})
+
+
+def test_method_name_picks_the_methods_section(spec: SweepSpec):
+    assert list(METHODS) == ["lora", "qlora", "adalora", "ia3", "prompt_tuning", "prefix_tuning", "full", "freeze"]
+    for name, section in METHODS.items():
+        assert type(_with_method(spec, {"name": name}).method) is section
+    assert _with_method(spec, {"r": 4}).method == METHODS["lora"](r=4)  # no name: LoRA, as before other methods
+
+
+def test_with_params_sets_the_chosen_methods_own_fields(spec: SweepSpec):
+    adalora = _with_method(spec, {"name": "adalora"}).with_params({"method.target_r": 4, "method.init_r": 6})
+    assert (adalora.method.name, adalora.method.target_r, adalora.method.init_r) == ("adalora", 4, 6)
+    freeze = _with_method(spec, {"name": "freeze"}).with_params({"method.k": 1, "training.optimizer": "sgd"})
+    assert (freeze.method.k, freeze.training.optimizer) == (1, "sgd")
+    with pytest.raises(ValidationError, match=r"method\.freeze\.r"):
+        _with_method(spec, {"name": "freeze"}).with_params({"method.r": 4})  # a LoRA field, not freeze's
+
+
+@pytest.mark.parametrize(("method", "message"), [
+    ({"name": "adalora", "init_r": 4, "target_r": 8}, "`target_r <= init_r` must hold, but got (target_r=8, init_r=4)"),
+    ({"name": "ia3", "feedforward_modules": ["down_proj"]}, "`feedforward_modules ⊆ target_modules` must hold"),
+    ({"name": "ia3", "target_modules": ["k_proj"], "feedforward_modules": ["down_proj"]},
+     "but got (feedforward_modules=['down_proj'], target_modules=['k_proj'])"),
+])
+def test_a_methods_own_rules_are_checked(spec: SweepSpec, method: dict, message: str):
+    with pytest.raises(ValidationError) as caught:
+        _with_method(spec, method)
+    assert message in str(caught.value)

@@ -16,8 +16,8 @@ from conftest import write_tiny_sweep
 from sweeps.errors import SpecError
 from sweeps.loading import load_spec
 from trainer.fsdp import ShardingError, check_can_shard, full_trainable_state, local_parameter_counts
-from trainer.model import load_lora_model
-from trainer.report import save_adapter
+from trainer.model import load_model
+from trainer.report import save_checkpoint
 from trainer.train_loop import build_trainer
 
 WORLD = 2
@@ -52,7 +52,7 @@ def _run_scenario(spec_path: Path, overrides: list[str], *, out_dir: Path, rank:
     initial = full_trainable_state(model)
     training_loss = trainer.train().training_loss
     eval_loss = trainer.evaluate()["eval_loss"]
-    save_adapter(model, directory=str(out_dir / "adapter"), writer=rank == 0)
+    save_checkpoint(model, directory=str(out_dir / "adapter"), writer=rank == 0)
     return {"base_local": local - adapter_size, "base_total": total - adapter_size, "initial": initial,
             "trained": full_trainable_state(model), "training_loss": training_loss, "eval_loss": eval_loss}
 
@@ -186,7 +186,7 @@ def test_two_worker_trial_through_ray_saves_a_full_adapter(tmp_path: Path, tiny_
     assert result.error is None, result.error
     adapter_dir = Path(result.metrics["checkpoint_path"])
     saved = load_file(adapter_dir / "adapter_model.safetensors")
-    reference = load_lora_model(model=spec.model, method=spec.method, gradient_checkpointing=False)
+    reference = load_model(model=spec.model, method=spec.method, gradient_checkpointing=False)
     expected = {name.replace(".default", ""): param.shape for name, param in reference.named_parameters()
                 if param.requires_grad}
     assert {name: tensor.shape for name, tensor in saved.items()} == expected
