@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sweeps import dashboard_cli
+from sweeps import cluster_cli, dashboard_cli, replay_cli
 from sweeps.errors import UserError
 from sweeps.layout import TUNE_DIR
 from sweeps.loading import effective_space, load_spec
@@ -152,5 +152,9 @@ def data_inspect(spec_path: SpecPath, overrides: Overrides = None) -> None:
     out.print(table)
 
 
+# Laptop → cluster: submit, status, logs, stop, list (after the local commands in --help).
+cluster_cli.register(app)
 # Dashboard and export: pick a checkpoint in the browser, then write it out for plain Hugging Face code.
 dashboard_cli.register(app)
+# Replay: try searchers and schedulers on recorded learning curves, without training.
+replay_cli.register(app)
