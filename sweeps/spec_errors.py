@@ -12,14 +12,14 @@ from pydantic import BaseModel, ValidationError
 
 from search_spaces.space import Choice, IntRange, LogUniform, Tied, Uniform
 from sweeps.method_checks import other_method_hint
-from sweeps.spec import METHODS, SweepSpec
+from sweeps.spec import METHODS, TAGGED_SECTIONS, SweepSpec
 
 DISTRIBUTIONS: dict[str, type[BaseModel]] = {
     get_args(model.model_fields["type"].annotation)[0]: model for model in (LogUniform, Uniform, IntRange, Choice, Tied)
 }
 DISTRIBUTION_TAGS = tuple(DISTRIBUTIONS)
 # The key that picks the member of each tagged union in the file.
-_DISCRIMINATORS = {"search_space": "type", "method": "name"}
+_DISCRIMINATORS = {"search_space": "type", **{section: tag for section, (tag, _) in TAGGED_SECTIONS.items()}}
 # What a pydantic error type allows, as a noun phrase filled from the error's ``ctx``.
 _ALLOWED = {
     "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "a whole number",
@@ -116,9 +116,10 @@ def _model_at(location: Sequence[Any], raw: dict[str, Any]) -> type[BaseModel] |
         model = DISTRIBUTIONS.get(str(_value_at(raw, [*parts[:2], "type"])))
         parts = parts[2:]
     for index, key in enumerate(parts):
-        if model is SweepSpec and key == "method":
-            # A tagged union: the section is the model of the method the file names.
-            model = METHODS.get(str(_value_at(raw, [*parts[:index + 1], "name"]) or next(iter(METHODS))))
+        if model is SweepSpec and key in TAGGED_SECTIONS:
+            # A tagged union: the section is the model of the member the file names (method.name, task.type).
+            tag, members = TAGGED_SECTIONS[key]
+            model = members.get(str(_value_at(raw, [*parts[:index + 1], tag]) or next(iter(members))))
             continue
         annotation = model.model_fields[str(key)].annotation if model and str(key) in model.model_fields else None
         model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None

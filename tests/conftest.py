@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
+from topics import PER_TOPIC, topic_rows, write_topics_jsonl
 
 from trainer.tiny import build_tiny_llama, qa_corpus, write_qa_jsonl
+
+PREPARE_DEMO = Path(__file__).resolve().parents[1] / "examples" / "prepare_demo.py"
+
+
+def load_prepare_demo() -> ModuleType:
+    """examples/prepare_demo.py as a module: examples/ is a folder of scripts, not a package."""
+    spec = importlib.util.spec_from_file_location("prepare_demo", PREPARE_DEMO)
+    module = importlib.util.module_from_spec(spec)
+    # @dataclass looks its module up in sys.modules while the class is being built.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +37,19 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def qa_data_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """200 QA rows as JSON lines, 10 of them duplicates and 10 empty (see ``trainer.tiny.qa_rows``)."""
     return write_qa_jsonl(tmp_path_factory.mktemp("qa-data") / "qa.jsonl", n=200, seed=0)
+
+
+@pytest.fixture(scope="session")
+def topic_data_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Topic classification rows (text, label) from the ChatterBot corpus, see ``tests/topics.py``."""
+    return write_topics_jsonl(tmp_path_factory.mktemp("topic-data") / "topics.jsonl", per_topic=PER_TOPIC)
+
+
+@pytest.fixture(scope="session")
+def topic_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama whose tokenizer is trained on the topic texts, so that their words are tokens."""
+    corpus = [row["text"] for row in topic_rows(per_topic=PER_TOPIC)]
+    return build_tiny_llama(tmp_path_factory.mktemp("topic-llama"), corpus=corpus, vocab_size=512)
 
 
 def write_tiny_sweep(path: Path, *, model_dir: Path, data_path: Path, **sections: dict) -> Path:

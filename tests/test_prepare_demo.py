@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "prepare_demo.py"
+from conftest import load_prepare_demo
 
-
-def _load_script():
-    # examples/ is a folder of scripts, not a package, so the module is loaded from its file.
-    spec = importlib.util.spec_from_file_location("prepare_demo", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    # @dataclass looks its module up in sys.modules while the class is being built.
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-prepare_demo = _load_script()
+prepare_demo = load_prepare_demo()
 
 GREETINGS_YML = """\
 categories:
@@ -73,6 +61,42 @@ def test_convert_chatterbot_pairs_consecutive_turns(corpus_dir: Path, tmp_path: 
     ]
     assert stats == prepare_demo.CorpusStats(files=2, conversations=6, skipped=3, pairs=4, categories=2)
     assert not list(out_file.parent.glob("*.partial"))
+
+
+# Another right answer to "Hello", and a copy of greetings.yml's pair.
+HELLO_YML = """\
+categories:
+- hello
+conversations:
+- - Hello
+  - Hey.
+- - Hello
+  - Hi there!
+"""
+
+
+def test_convert_chatterbot_preferences_pairs_each_reply_with_an_off_topic_one(corpus_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    (corpus_dir / "hello.yml").write_text(HELLO_YML)
+    out_file = tmp_path / "data" / "dpo.jsonl"
+    stats = prepare_demo.convert_chatterbot_preferences(corpus_dir=corpus_dir, out_file=out_file, seed=0)
+
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    chosen = [(row["prompt"], row["chosen"], row["category"]) for row in rows]
+    assert chosen == [  # the SFT pairs in file order, the second "Hello" → "Hi there!" dropped as a copy
+        ("What is AI?", "Machines that think.", "AI"), ("Hello", "Hi there!", "greetings"),
+        ("How are you?", "I am fine.", "greetings"), ("I am fine.", "Good to hear.", "greetings"),
+        ("Hello", "Hey.", "hello")]
+    for row in rows:
+        assert row["rejected"] != row["chosen"]
+        if row["prompt"] == "Hello":  # never another right answer to the same prompt
+            assert row["rejected"] not in ("Hi there!", "Hey.")
+    # "How are you?" and "I am fine." are one conversation: neither takes the other's reply.
+    assert rows[2]["rejected"] != "Good to hear." and rows[3]["rejected"] != "I am fine."
+    assert stats == prepare_demo.CorpusStats(files=3, conversations=8, skipped=3, pairs=5, categories=3)
+    again = tmp_path / "again.jsonl"
+    prepare_demo.convert_chatterbot_preferences(corpus_dir=corpus_dir, out_file=again, seed=0)
+    assert again.read_text() == out_file.read_text()  # seeded
 
 
 def test_convert_chatterbot_rejects_an_empty_folder(tmp_path: Path) -> None:

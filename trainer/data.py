@@ -1,7 +1,7 @@
 """The data path of causal-LM SFT: a local file of prompt → response pairs to padded, label-masked batches.
 
-``load_pairs`` reads the file, ``clean_and_split`` strips, drops empty rows, dedupes and splits it (with a
-``DataReport`` of what each step removed), ``tokenize_sft`` turns each split into ``input_ids`` /
+``load_pairs`` reads the file, ``clean_and_split`` cleans, dedupes and splits it (with a ``DataReport`` of
+what each step removed), ``tokenize_sft`` turns each split into ``input_ids`` /
 ``attention_mask`` / ``labels`` with the prompt masked, and ``sft_collator`` pads batches of them.
 
 The prompt format lives in :func:`prompt_text` alone, so training and generation can never disagree on it.
@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import datasets
 from datasets import Dataset, DatasetDict, load_dataset
 from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
-from sweeps.spec import DatasetSpec
+from sweeps.spec import CausalLmTaskSpec, DatasetSpec
+from trainer.cleaning import CleaningCounts, clean_rows
 
 BUILDER_BY_SUFFIX = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 IGNORE_INDEX = -100  # the label value torch's cross-entropy (and so every HF causal LM) skips
@@ -31,18 +32,19 @@ Splits = TypeVar("Splits", Dataset, DatasetDict)
 
 @dataclass(frozen=True)
 class DataReport:
-    """Row counts through cleaning and splitting: ``loaded - empty_dropped - duplicates_dropped`` rows are
-    split into ``train`` and ``eval + eval_capped``; ``eval_capped`` rows are cut by ``max_eval_examples``."""
+    """Row counts through cleaning and splitting: ``loaded`` minus the rows each cleaning rule dropped
+    (:class:`trainer.cleaning.CleaningCounts`) are split into ``train`` and ``eval + eval_capped``;
+    ``eval_capped`` rows are cut by ``max_eval_examples``."""
 
     loaded: int
-    empty_dropped: int
-    duplicates_dropped: int
+    cleaning: CleaningCounts
     train: int
     eval: int
     eval_capped: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {"loaded": self.loaded, **self.cleaning.as_dict(), "train": self.train, "eval": self.eval,
+                "eval_capped": self.eval_capped}
 
 
 @contextlib.contextmanager
@@ -57,8 +59,11 @@ def _no_progress_bars():
             datasets.enable_progress_bars()
 
 
-def load_pairs(*, dataset: DatasetSpec, base_dir: Path) -> Dataset:
-    """The rows of ``dataset.path`` (relative paths resolve against ``base_dir``), all columns kept."""
+def load_pairs(*, dataset: DatasetSpec, base_dir: Path, columns: Mapping[str, str] | None = None) -> Dataset:
+    """The rows of ``dataset.path`` (relative paths resolve against ``base_dir``), all columns kept.
+    ``columns`` (spec field → column name: a task's ``columns``) must be present; None = the prompt and
+    response columns of causal_lm."""
+    columns = columns or CausalLmTaskSpec().columns(dataset)
     path = dataset.path if dataset.path.is_absolute() else base_dir / dataset.path
     builder = BUILDER_BY_SUFFIX.get(path.suffix.lower())
     if builder is None:
@@ -66,31 +71,38 @@ def load_pairs(*, dataset: DatasetSpec, base_dir: Path) -> Dataset:
                          f"use one of {', '.join(BUILDER_BY_SUFFIX)}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: data file not found (dataset.path = {dataset.path})")
-    columns = (dataset.prompt_column, dataset.response_column)
     # pandas would read a response column of digits as numbers ("07" → 7.0) and "NA" as missing
-    options = {"converters": dict.fromkeys(columns, str), "keep_default_na": False} if builder == "csv" else {}
+    options = ({"converters": dict.fromkeys(columns.values(), str), "keep_default_na": False}
+               if builder == "csv" else {})
     # Loaded into memory, so the Arrow cache is only needed during the call and never lands in ~/.cache
     with tempfile.TemporaryDirectory(prefix="finesweep-data-") as cache_dir, _no_progress_bars():
         pairs = load_dataset(builder, data_files=str(path), split="train", cache_dir=cache_dir,
                              keep_in_memory=True, **options)
-    missing = [column for column in columns if column not in pairs.column_names]
+    missing = [column for column in columns.values() if column not in pairs.column_names]
     if missing:
         raise ValueError(f"{path}: missing column(s) {missing}; columns present: {pairs.column_names}. "
-                         "Set dataset.prompt_column / dataset.response_column to the right names.")
+                         f"Set {' / '.join(columns)} to the right names.")
     return pairs
 
 
-def clean_and_split(pairs: Dataset, *, dataset: DatasetSpec) -> tuple[DatasetDict, DataReport]:
-    """``{"train", "eval"}`` splits with columns ``prompt`` and ``response``, and the counts behind them.
+def clean_and_split(pairs: Dataset, *, dataset: DatasetSpec, columns: Mapping[str, str] | None = None,
+                    bounded: Collection[str] | None = None) -> tuple[DatasetDict, DataReport]:
+    """``{"train", "eval"}`` splits with a column per entry of ``columns`` (see :func:`load_pairs`), named
+    after its field (``dataset.prompt_column`` → ``prompt``, ``task.label_column`` → ``label``), and the
+    counts behind them. ``bounded``: the names whose length min_chars / max_chars bound (None = all).
 
-    Dedupe runs before the split so that no (prompt, response) pair can be in both splits.
+    Cleaning and dedupe (:func:`trainer.cleaning.clean_rows`) run before the split so that no pair can be
+    in both splits.
     """
-    kept, empty_dropped, duplicates_dropped = _clean_pairs(
-        pairs[dataset.prompt_column], pairs[dataset.response_column])
+    columns = columns or CausalLmTaskSpec().columns(dataset)
+    names = [field.rpartition(".")[2].removesuffix("_column") for field in columns]
+    kept, counts = clean_rows(zip(*(pairs[column] for column in columns.values()), strict=True), dataset=dataset,
+                              bounded=None if bounded is None else [names.index(name) for name in bounded])
     if not kept:
-        raise ValueError(f"no examples left after cleaning: {len(pairs)} loaded, {empty_dropped} with an "
-                         f"empty prompt or response, {duplicates_dropped} duplicates")
-    cleaned = Dataset.from_dict({"prompt": [p for p, _ in kept], "response": [r for _, r in kept]})
+        dropped = ", ".join(f"{rows} {rule.removesuffix('_dropped').replace('_', ' ')}"
+                            for rule, rows in counts.as_dict().items())
+        raise ValueError(f"no examples left after cleaning: {len(pairs)} loaded, dropped: {dropped}")
+    cleaned = Dataset.from_dict({name: [row[index] for row in kept] for index, name in enumerate(names)})
     split = cleaned.train_test_split(test_size=dataset.eval_fraction, seed=dataset.seed)
     train, eval_split = split["train"], split["test"]
     eval_capped = 0
@@ -98,31 +110,9 @@ def clean_and_split(pairs: Dataset, *, dataset: DatasetSpec) -> tuple[DatasetDic
         eval_capped = len(eval_split) - dataset.max_eval_examples
         # The split is already shuffled, so its head is a random sample
         eval_split = eval_split.select(range(dataset.max_eval_examples))
-    report = DataReport(loaded=len(pairs), empty_dropped=empty_dropped, duplicates_dropped=duplicates_dropped,
-                        train=len(train), eval=len(eval_split), eval_capped=eval_capped)
+    report = DataReport(loaded=len(pairs), cleaning=counts, train=len(train), eval=len(eval_split),
+                        eval_capped=eval_capped)
     return DatasetDict(train=train, eval=eval_split), report
-
-
-def _clean_pairs(prompts: Iterable[Any], responses: Iterable[Any]) -> tuple[list[tuple[str, str]], int, int]:
-    """Stripped, non-empty, first-occurrence (prompt, response) pairs, and how many were empty / duplicates."""
-    kept: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
-    empty_dropped = duplicates_dropped = 0
-    for raw_prompt, raw_response in zip(prompts, responses, strict=True):
-        pair = (_as_text(raw_prompt), _as_text(raw_response))
-        if not pair[0] or not pair[1]:
-            empty_dropped += 1
-        elif pair in seen:
-            duplicates_dropped += 1
-        else:
-            seen.add(pair)
-            kept.append(pair)
-    return kept, empty_dropped, duplicates_dropped
-
-
-def _as_text(value: Any) -> str:
-    # JSON and Parquet keep numbers as numbers ({"response": 7}); null counts as empty
-    return "" if value is None else str(value).strip()
 
 
 def prompt_text(prompt: str, *, tokenizer: PreTrainedTokenizerBase) -> str:

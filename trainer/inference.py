@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,14 +37,28 @@ def load_checkpoint(checkpoint_dir: Path) -> tuple[torch.nn.Module, PreTrainedTo
 
 def generate(checkpoint_dir: Path, *, prompt: str, max_new_tokens: int) -> str:
     """Greedy reply to ``prompt`` from the checkpoint in ``checkpoint_dir`` (see :func:`load_checkpoint`)."""
+    model, tokenizer = load_checkpoint(checkpoint_dir)
+    return generate_answers(model, prompts=[prompt], tokenizer=tokenizer, max_new_tokens=max_new_tokens)[0].strip()
+
+
+def generate_answers(model: torch.nn.Module, *, prompts: Sequence[str], tokenizer: PreTrainedTokenizerBase,
+                     max_new_tokens: int) -> list[str]:
+    """Greedy answers to ``prompts``, in one left-padded batch, prompted with the exact tokens training used
+    (chat template or plain format, BOS included or not)."""
     import torch
 
     from trainer.data import prompt_ids
 
-    model, tokenizer = load_checkpoint(checkpoint_dir)
-    # The exact prompt tokens training used (chat template or plain format, BOS included or not).
-    input_ids = torch.tensor([prompt_ids(prompt, tokenizer=tokenizer)])
+    encoded = [prompt_ids(prompt, tokenizer=tokenizer) for prompt in prompts]
+    width = max(map(len, encoded))
+    # Left padding: every prompt ends where generation starts.
+    input_ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(ids)) + ids for ids in encoded])
+    attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in encoded])
+    was_training = model.training
+    model.eval()
     with torch.no_grad():
-        output = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                                max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-    return tokenizer.decode(output[0, input_ids.shape[1]:], skip_special_tokens=True).strip()
+        output = model.generate(input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device),
+                                max_new_tokens=max_new_tokens, do_sample=False,
+                                pad_token_id=tokenizer.pad_token_id)
+    model.train(was_training)
+    return tokenizer.batch_decode(output[:, width:], skip_special_tokens=True)

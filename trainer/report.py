@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,9 @@ if TYPE_CHECKING:
 
 # The file inside each checkpoint that says what produced it, for `best`, `export` and humans.
 CHECKPOINT_INFO = "finesweep.json"
+# What the HF Trainer adds to every evaluation's metrics about its speed: not a result of the model.
+TRAINER_TIMINGS = frozenset({"eval_runtime", "eval_samples_per_second", "eval_steps_per_second",
+                             "eval_model_preparation_time", "eval_jit_compilation_time"})
 
 
 def save_checkpoint(model: torch.nn.Module, *, directory: str, writer: bool,
@@ -26,7 +28,8 @@ def save_checkpoint(model: torch.nn.Module, *, directory: str, writer: bool,
 
     A PEFT model saves its adapter only (full tensors and adapter config, what ``PeftModel.from_pretrained``
     reads); the full tensors are gathered first, and gathering sharded weights is a collective that would
-    hang with rank 0 alone. A model without PEFT (``full``, ``freeze``) saves all its weights and
+    hang with rank 0 alone; a sequence classifier's adapter comes with the model's config, which names its
+    labels. A model without PEFT (``full``, ``freeze``) saves all its weights and
     ``tokenizer``, a folder ``AutoModelForCausalLM.from_pretrained`` loads on its own; such a model trains
     on one worker (sweeps.method_checks), so there is nothing to gather.
     """
@@ -36,25 +39,46 @@ def save_checkpoint(model: torch.nn.Module, *, directory: str, writer: bool,
         state = full_trainable_state(model)
         if writer:
             model.save_pretrained(directory, state_dict=state)
+            if model.peft_config[model.active_adapter].task_type == "SEQ_CLS":
+                # The adapter does not say what its score head's outputs mean: the model config's id2label does.
+                model.config.save_pretrained(directory)
     elif writer:
         model.save_pretrained(directory)
         if tokenizer is not None:
             tokenizer.save_pretrained(directory)
 
 
+def last_reported_step() -> int:
+    """The step of the Train run's latest checkpoint, which Ray restores when a run starts again under the
+    same name (a trial retried after running out of memory, or resumed); 0 for a new run. Ray keeps the
+    latest checkpoint whatever ``keep_checkpoints`` says, and every report of a trial carries one."""
+    import ray.train
+
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        return 0
+    with checkpoint.as_directory() as checkpoint_dir:
+        return int(json.loads(Path(checkpoint_dir, CHECKPOINT_INFO).read_text())["step"])
+
+
 class RayReportCallback(TrainerCallback):
-    """After each evaluation, report eval_loss, perplexity and the running best to Ray, with a checkpoint.
+    """After each evaluation, report the task's metrics (eval_loss and each other ``eval_<name>`` as
+    ``<name>``: perplexity, accuracy, ...) and the running best to Ray, with a checkpoint.
 
     ``ray.train.report`` is a collective in Train V2, so every rank calls it; only rank 0 passes a
     checkpoint, and for PEFT methods it holds only the adapter (a few MB), never the base model. Ray's stock
     ``RayTrainReportCallback`` copies a full checkpoint from every rank, which is why this one exists.
     """
 
-    def __init__(self, *, metric: str, mode: str, params: dict[str, Any], checkpoints: bool = True):
+    def __init__(self, *, metric: str, mode: str, params: dict[str, Any], checkpoints: bool = True,
+                 run_info: dict[str, Any] | None = None, reported_through_step: int = 0):
         self.metric = metric
         self.mode = mode
         self.params = params
         self.checkpoints = checkpoints  # False: metrics only (bench/m5_checkpoints.py prices the checkpoints)
+        self.run_info = run_info or {}  # reported with every metric: how this run was started
+        # A run started again (out of memory) trains from the start but reports only the steps after this.
+        self.reported_through_step = reported_through_step
         self.best: float | None = None
         self.train_loss: float | None = None
 
@@ -66,6 +90,8 @@ class RayReportCallback(TrainerCallback):
         # The last step always gets evaluated, so the end of training is never left unreported.
         if state.global_step == state.max_steps:
             control.should_evaluate = True
+        if state.global_step <= self.reported_through_step:
+            control.should_evaluate = False
 
     def on_evaluate(self, args, state, control, metrics=None, model=None, processing_class=None, **kwargs):
         import ray.train
@@ -73,6 +99,7 @@ class RayReportCallback(TrainerCallback):
         metrics = self._metrics(metrics, step=state.global_step, epoch=state.epoch)
         # Tune marks a scheduler-stopped trial `done` too; only the trainer knows training really ended.
         metrics["training_finished"] = state.global_step >= state.max_steps
+        metrics.update(self.run_info)
         metrics["node_id"] = ray.get_runtime_context().get_node_id()  # where the trial ran, for results
         with tempfile.TemporaryDirectory() as checkpoint_dir:
             checkpoint = None
@@ -86,10 +113,12 @@ class RayReportCallback(TrainerCallback):
             ray.train.report(metrics, checkpoint=checkpoint)
 
     def _metrics(self, eval_metrics: dict[str, float], *, step: int, epoch: float | None) -> dict[str, float]:
-        eval_loss = float(eval_metrics["eval_loss"])
-        # exp overflows past ~709; a capped perplexity still ranks diverged trials last.
-        metrics = {"eval_loss": eval_loss, "perplexity": math.exp(min(eval_loss, 50.0)), "step": step,
-                   "epoch": float(epoch or 0.0)}
+        # eval_loss keeps its name; every other eval_<name> (the task's compute_metrics, or a task callback
+        # that ran before this one: perplexity, rouge_l) is reported as <name>, so search.metric can name it.
+        metrics = {"eval_loss": float(eval_metrics["eval_loss"])}
+        metrics.update({name.removeprefix("eval_"): float(value) for name, value in eval_metrics.items()
+                        if name.startswith("eval_") and name != "eval_loss" and name not in TRAINER_TIMINGS})
+        metrics.update(step=step, epoch=float(epoch or 0.0))
         if self.train_loss is not None:
             metrics["train_loss"] = self.train_loss
         value = metrics[self.metric]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from transformers import Trainer, TrainerCallback
+    from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from sweeps.spec import SweepSpec
 
@@ -17,11 +17,19 @@ HF_OPTIMIZERS = {"adamw": "adamw_torch", "sgd": "sgd"}
 
 def train_loop(config: dict[str, Any]) -> None:
     """Train one trial's spec (``config["trial_spec"]``) and report each evaluation to Ray."""
-    from trainer.report import RayReportCallback
+    train(config["trial_spec"], callbacks=[report_callback(config)])
+
+
+def report_callback(config: dict[str, Any]) -> TrainerCallback:
+    """The callback that reports a Train run's evaluations (and its micro-batching) to Ray."""
+    from trainer.report import RayReportCallback, last_reported_step
 
     spec: SweepSpec = config["trial_spec"]
-    report = RayReportCallback(metric=spec.search.metric, mode=spec.search.mode, params=config["params"])
-    train(spec, callbacks=[report])
+    micro_batch, accumulation_steps = micro_batching(spec)
+    run_info = {"oom_retries": config.get("oom_retries", 0), "micro_batch_size": micro_batch,
+                "gradient_accumulation_steps": accumulation_steps}
+    return RayReportCallback(metric=spec.search.metric, mode=spec.search.mode, params=config["params"],
+                             run_info=run_info, reported_through_step=last_reported_step())
 
 
 def train(spec: SweepSpec, *, callbacks: Sequence[TrainerCallback]) -> None:
@@ -32,33 +40,13 @@ def train(spec: SweepSpec, *, callbacks: Sequence[TrainerCallback]) -> None:
 
 
 def build_trainer(spec: SweepSpec, *, output_dir: str, callbacks: Sequence[TrainerCallback] = ()) -> Trainer:
-    """The Hugging Face ``Trainer`` of one trial on this process, data and model loaded. With
-    ``resources.workers`` > 1 every rank of an initialised process group calls it (Ray Train's workers, or
-    a test's processes) and the base model is FSDP2-sharded over them (see :mod:`trainer.fsdp`)."""
-    from transformers import Trainer
+    """The Hugging Face ``Trainer`` of one trial on this process, data and model loaded, built by the
+    ``spec.task.type``'s builder (:data:`trainer.tasks.TASK_BUILDERS`). With ``resources.workers`` > 1 every
+    rank of an initialised process group calls it (Ray Train's workers, or a test's processes) and the base
+    model is FSDP2-sharded over them (see :mod:`trainer.fsdp`)."""
+    from trainer.tasks import TASK_BUILDERS
 
-    from trainer.data import clean_and_split, load_pairs, sft_collator, tokenize_sft
-    from trainer.methods import method_callbacks, training_steps
-    from trainer.model import load_model, load_tokenizer
-
-    tokenizer = load_tokenizer(spec.model)
-    pairs = load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent)
-    splits, _ = clean_and_split(pairs, dataset=spec.dataset)
-    tokenized = tokenize_sft(splits, tokenizer=tokenizer, max_length=spec.dataset.max_length)
-    model = load_model(model=spec.model, method=spec.method,
-                       gradient_checkpointing=spec.training.gradient_checkpointing,
-                       workers=spec.resources.workers, seed=spec.training.seed,
-                       total_steps=training_steps(spec, train_examples=len(tokenized["train"])))
-    return Trainer(
-        model=model,
-        args=training_arguments(spec, output_dir=output_dir),
-        train_dataset=tokenized["train"],
-        eval_dataset=tokenized["eval"],
-        data_collator=sft_collator(tokenizer),
-        # Given so that callbacks get it: a full-model checkpoint carries its tokenizer (trainer.report).
-        processing_class=tokenizer,
-        callbacks=[*method_callbacks(spec.method), *callbacks],
-    )
+    return TASK_BUILDERS[spec.task.type](spec, output_dir=output_dir, callbacks=callbacks)
 
 
 def per_device_batch_size(spec: SweepSpec) -> int:
@@ -70,16 +58,29 @@ def per_device_batch_size(spec: SweepSpec) -> int:
     return batch_size // workers
 
 
-def training_arguments(spec: SweepSpec, *, output_dir: str):
+def micro_batching(spec: SweepSpec) -> tuple[int, int]:
+    """(micro-batch, gradient accumulation steps) of each worker: the largest divisor of its share of the
+    batch that ``training.micro_batch_size`` allows, and how many of them make up the share."""
+    share = per_device_batch_size(spec)
+    cap = min(spec.training.micro_batch_size or share, share)
+    micro = max(size for size in range(1, cap + 1) if share % size == 0)
+    return micro, share // micro
+
+
+def training_arguments(spec: SweepSpec, *, output_dir: str, args_class: type[TrainingArguments] | None = None,
+                       **task_args: Any) -> TrainingArguments:
     """HF ``TrainingArguments`` for a trial: evaluation on the report cadence, no HF-side saving or
-    reporting (checkpoints and W&B are finesweep's, once per trial, not once per rank)."""
+    reporting (checkpoints and W&B are finesweep's, once per trial, not once per rank). ``args_class``, a
+    subclass such as TRL's ``DPOConfig``, is built from the same values and its own ``task_args`` instead."""
     from transformers import TrainingArguments
 
     training = spec.training
-    return TrainingArguments(
+    micro_batch, accumulation_steps = micro_batching(spec)
+    return (args_class or TrainingArguments)(
         output_dir=output_dir,
-        per_device_train_batch_size=per_device_batch_size(spec),
-        per_device_eval_batch_size=per_device_batch_size(spec),
+        per_device_train_batch_size=micro_batch,
+        gradient_accumulation_steps=accumulation_steps,
+        per_device_eval_batch_size=micro_batch,
         learning_rate=training.learning_rate,
         num_train_epochs=training.epochs,
         max_steps=training.max_steps or -1,
@@ -97,4 +98,5 @@ def training_arguments(spec: SweepSpec, *, output_dir: str):
         seed=training.seed,
         disable_tqdm=True,
         remove_unused_columns=False,
+        **task_args,
     )

@@ -3,22 +3,53 @@
 This is Train V2's pattern for Tune + Train (passing a ``TorchTrainer`` to ``Tuner`` is deprecated):
 the Train run is named after the trial id, so a restarted trial continues its own run, and
 ``TuneReportCallback`` forwards rank 0's reports into the Tune trial.
+
+A trial whose workers run out of memory starts its Train run again with half the micro-batch and twice the
+gradient accumulation (the same effective batch), until the micro-batch is 1.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sweeps.spec import SweepSpec
 
+log = logging.getLogger(__name__)
+
 
 def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, ...],
               loop: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Train ``spec`` with this trial's sampled ``config`` applied (only the ``searched`` spec paths).
 
-    ``loop`` replaces :func:`trainer.train_loop.train_loop` on each worker (benchmarks add a step timer)."""
+    ``loop`` replaces :func:`trainer.train_loop.train_loop` on each worker (benchmarks add a step timer,
+    tests inject a failure)."""
+    from ray.train import TrainingFailedError
+
+    from trainer.train_loop import micro_batching
+
+    params = {path: value for path, value in config.items() if path in searched}
+    trial_spec = spec.with_params(params)
+    for oom_retries in itertools.count():
+        try:
+            fit_trial(trial_spec, config=config, loop=loop, oom_retries=oom_retries)
+            return
+        except TrainingFailedError as error:
+            micro_batch = micro_batching(trial_spec)[0]
+            if micro_batch == 1 or not out_of_memory(error):
+                raise
+            log.warning("trial ran out of memory with micro-batch %d; starting again with %d", micro_batch,
+                        micro_batch // 2)
+            trial_spec = trial_spec.with_params({"training.micro_batch_size": micro_batch // 2})
+
+
+def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[dict[str, Any]], None] | None,
+              oom_retries: int) -> None:
+    """One Train run of the trial. Started again, it restores the run's checkpoints (same name), and the
+    workers report only the steps after the latest (:func:`trainer.report.last_reported_step`)."""
     import ray.train
     import ray.tune
     from ray.train.torch import TorchTrainer
@@ -27,12 +58,11 @@ def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, .
     from sweeps.layout import TRAIN_DIR
     from trainer.train_loop import train_loop
 
-    params = {path: value for path, value in config.items() if path in searched}
-    trial_spec = spec.with_params(params)
-    resources = spec.resources
-    trainer = TorchTrainer(
+    resources = trial_spec.resources
+    loop_config = {"trial_spec": trial_spec, "params": config, "oom_retries": oom_retries}
+    TorchTrainer(
         loop or train_loop,
-        train_loop_config={"trial_spec": trial_spec, "params": config},
+        train_loop_config=loop_config,
         scaling_config=ray.train.ScalingConfig(
             num_workers=resources.workers,
             use_gpu=resources.use_gpu,
@@ -40,13 +70,21 @@ def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, .
         ),
         run_config=ray.train.RunConfig(
             name=ray.tune.get_context().get_trial_id(),
-            storage_path=f"{spec.sweep_dir}/{TRAIN_DIR}",
+            storage_path=f"{trial_spec.sweep_dir}/{TRAIN_DIR}",
             checkpoint_config=ray.train.CheckpointConfig(
-                num_to_keep=spec.storage.keep_checkpoints,
-                checkpoint_score_attribute=spec.search.metric,
-                checkpoint_score_order=spec.search.mode,
+                num_to_keep=trial_spec.storage.keep_checkpoints,
+                checkpoint_score_attribute=trial_spec.search.metric,
+                checkpoint_score_order=trial_spec.search.mode,
             ),
             callbacks=[TuneReportCallback()],
         ),
-    )
-    trainer.fit()
+    ).fit()
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Whether a Train run failed because a worker ran out of memory: torch's ``OutOfMemoryError`` (CUDA),
+    Ray's memory monitor killing the worker, or the CPU allocator giving up."""
+    failures = [error, *getattr(error, "worker_failures", {}).values()]
+    return any("OutOfMemoryError" in f"{type(failure).__name__}: {failure}"
+               or "can't allocate memory" in str(failure) for failure in failures)
+

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from conftest import write_tiny_sweep
 from sweeps.cli import app
 
-TIMEOUT = 60  # a spec that wrongly passed would start a real sweep under `run`
+TIMEOUT = 180  # generous for a loaded machine; a spec that wrongly passed would start a real sweep under `run`
 HEAVY_MODULES = ("torch", "ray", "transformers", "optuna")
 
 

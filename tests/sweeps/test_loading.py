@@ -115,7 +115,7 @@ def test_searchable_paths_are_the_scalar_training_and_method_fields():
     assert "method.name" not in paths  # a one-value tag, not a knob
     assert "method.target_modules" not in paths  # a list
     assert "training.gradient_checkpointing" not in paths  # a bool
-    assert all(path.split(".")[0] in ("training", "method") for path in paths)
+    assert all(path.split(".")[0] in ("training", "method", "task") for path in paths)
     assert set(paths.values()) == {"float", "int", "str"}
     assert paths["training.optimizer"] == "str"
 
@@ -134,6 +134,14 @@ def test_each_method_searches_its_own_fields(method: str, own: set[str]):
     paths = searchable_paths(method=method)
     assert {path for path in paths if path.startswith("method.")} == own
     assert "training.learning_rate" in paths
+
+
+def test_each_task_searches_its_own_fields():
+    dpo = searchable_paths(task="dpo")
+    assert (dpo["task.beta"], dpo["task.loss_type"]) == ("float", "str")
+    assert "task.chosen_column" not in dpo  # a name, not a knob
+    assert "task.beta" not in searchable_paths(task="causal_lm")
+    assert "method.r" in dpo and "training.learning_rate" in dpo
 
 
 def _method_spec(sweep_path: Path, method: str, space: str, *overrides: str):
@@ -261,3 +269,36 @@ def test_the_loaded_file_is_not_changed(sweep_path: Path):
     load_spec(sweep_path, ["search.num_trials=2"])
     assert sweep_path.read_text() == before
     assert yaml.safe_load(before)["search"]["num_trials"] == 4
+
+
+CLASSIFY_QA = "task={type: classification, text_column: prompt, label_column: response}"
+
+
+def test_a_classification_task_is_scored_by_its_own_metrics(sweep_path: Path):
+    spec = load_spec(sweep_path, [CLASSIFY_QA, "search.metric=f1_macro", "search.mode=max"])
+    assert (spec.task.type, spec.task.text_column, spec.task.label_column) == ("classification", "prompt", "response")
+    with pytest.raises(SpecError) as caught:
+        load_spec(sweep_path, [CLASSIFY_QA, "search.metric=perplexity"])
+    assert caught.value.problems == ["search.metric: must be a metric the classification task reports (eval_loss "
+                                     "or accuracy or f1_macro), but got 'perplexity'"]
+    with pytest.raises(SpecError) as caught:
+        load_spec(sweep_path, [CLASSIFY_QA, "search.metric=accuracy"])
+    assert caught.value.problems == ["search.mode: must be 'max' for accuracy, but got 'min'"]
+
+
+@pytest.mark.parametrize(("overrides", "problem"), [
+    (["task.type=clasification"], "task.type: must be one of 'causal_lm', 'classification'"),
+    (["task.label_column=topic"], "task.label_column: must name a column of qa.jsonl (its first row has prompt, "
+                                  "response), but got 'topic'"),
+    (["resources.workers=2"], "resources.workers: must be 1 for task.type 'classification' (FSDP2 sharding is "
+                              "proven for causal_lm only), but got 2"),
+    (["method={name: prefix_tuning}"], "method.name: must be 'lora', 'adalora', 'ia3', 'prompt_tuning', 'full' "
+                                       "or 'freeze' for task.type 'classification', but got 'prefix_tuning'"),
+])
+def test_a_classification_task_s_problems_are_named(sweep_path: Path, overrides: list[str], problem: str):
+    with pytest.raises(SpecError) as caught:
+        load_spec(sweep_path, [CLASSIFY_QA, *overrides, "search.initial_points=[]",
+                               "search_space={training.learning_rate: {type: loguniform, low: 1.0e-5, high: 1.0e-3}}"])
+    assert [line for line in caught.value.problems if line.startswith(problem)] != [], caught.value.problems
+    if overrides[0].startswith("task.type"):
+        assert caught.value.problems[0].endswith("but got 'clasification'; did you mean 'classification'?")

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from search_spaces.space import Choice, IntRange, LogUniform, Tied, Uniform
-from sweeps.spec import METHODS, SweepSpec
+from sweeps.spec import METHODS, TASKS, SweepSpec
 
 
 def _sections(model: type[BaseModel]) -> list[type[BaseModel]]:
@@ -93,8 +93,8 @@ def test_the_sweep_fields_that_are_not_sections_are_documented():
 
 def test_sections_cover_the_whole_spec():
     names = {section.__name__ for section in SECTIONS}
-    methods = {method.__name__ for method in METHODS.values()}
-    assert {"ModelSpec", "TaskSpec", "DatasetSpec", *methods, "TrainingSpec", "SearchSpec", "SchedulerSpec",
+    methods = {method.__name__ for method in [*METHODS.values(), *TASKS.values()]}
+    assert {"ModelSpec", "DatasetSpec", *methods, "TrainingSpec", "SearchSpec", "SchedulerSpec",
             "ResourcesSpec", "TrackingSpec", "WandbSpec", "StorageSpec"} <= names
 
 
@@ -148,3 +148,19 @@ def test_a_methods_own_rules_are_checked(spec: SweepSpec, method: dict, message:
     with pytest.raises(ValidationError) as caught:
         _with_method(spec, method)
     assert message in str(caught.value)
+
+
+def test_task_type_picks_the_tasks_section(spec: SweepSpec):
+    assert next(iter(TASKS)) == "causal_lm"
+    for name, section in TASKS.items():
+        assert type(SweepSpec.model_validate({**spec.model_dump(), "task": {"type": name}}).task) is section
+    assert type(spec.task) is TASKS["causal_lm"]  # no task: causal_lm, as before there were other tasks
+    untyped = SweepSpec.model_validate({**spec.model_dump(), "task": {}})
+    assert type(untyped.task) is TASKS["causal_lm"]
+
+
+def test_a_classification_task_keeps_its_fields_through_with_params(spec: SweepSpec):
+    task = {"type": "classification", "text_column": "question", "label_column": "topic", "balance": True}
+    trial = SweepSpec.model_validate({**spec.model_dump(), "task": task}).with_params({"training.epochs": 2})
+    assert trial.task.model_dump() == task
+    assert trial.task.columns(trial.dataset) == {"task.text_column": "question", "task.label_column": "topic"}

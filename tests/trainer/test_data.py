@@ -10,6 +10,7 @@ from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer
 
 from sweeps.spec import DatasetSpec
+from trainer.cleaning import CleaningCounts
 from trainer.data import (
     IGNORE_INDEX,
     DataReport,
@@ -97,9 +98,10 @@ def test_cleaning_counts_and_normalises_columns() -> None:
     })
     splits, report = clean_and_split(pairs, dataset=DatasetSpec(path=Path("x.jsonl"), prompt_column="q",
                                                                 response_column="a"))
-    assert report == DataReport(loaded=10, empty_dropped=3, duplicates_dropped=2, train=4, eval=1)
-    assert report.as_dict() == {"loaded": 10, "empty_dropped": 3, "duplicates_dropped": 2, "train": 4,
-                                "eval": 1, "eval_capped": 0}
+    assert report == DataReport(loaded=10, cleaning=CleaningCounts(empty_dropped=3, duplicates_dropped=2),
+                                train=4, eval=1)
+    assert report.as_dict() == {"loaded": 10, "empty_dropped": 3, "too_short_dropped": 0, "too_long_dropped": 0,
+                                "duplicates_dropped": 2, "train": 4, "eval": 1, "eval_capped": 0}
     assert set(splits) == {"train", "eval"}
     assert splits["train"].column_names == ["prompt", "response"]
     kept = {(row["prompt"], row["response"]) for split in splits.values() for row in split}
@@ -108,7 +110,7 @@ def test_cleaning_counts_and_normalises_columns() -> None:
 
 def test_cleaning_everything_away_is_an_error() -> None:
     pairs = Dataset.from_dict({"prompt": ["a", " "], "response": ["", "b"]})
-    with pytest.raises(ValueError, match=r"no examples left.*2 with an empty"):
+    with pytest.raises(ValueError, match=r"no examples left.*2 loaded, dropped: 2 empty"):
         clean_and_split(pairs, dataset=DatasetSpec(path=Path("x.jsonl")))
 
 
@@ -132,7 +134,7 @@ def test_duplicates_never_straddle_the_split(qa_data_path: Path) -> None:
     splits, report = clean_and_split(load_pairs(dataset=spec, base_dir=Path()), dataset=spec)
     train_pairs = set(zip(splits["train"]["prompt"], splits["train"]["response"], strict=True))
     eval_pairs = set(zip(splits["eval"]["prompt"], splits["eval"]["response"], strict=True))
-    assert report.duplicates_dropped > 0
+    assert report.cleaning.duplicates_dropped > 0
     assert not train_pairs & eval_pairs
     assert len(train_pairs) + len(eval_pairs) == report.train + report.eval
 

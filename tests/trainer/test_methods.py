@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from conftest import write_tiny_sweep
-from sweeps import spec
+from sweeps import method_spec as spec
 from sweeps.loading import load_spec
 from trainer.inference import generate, load_checkpoint
 from trainer.methods import PEFT_CONFIGS, TRAINABLE_WEIGHTS, loading_kwargs

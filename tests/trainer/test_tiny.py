@@ -90,7 +90,7 @@ def test_qa_file_has_exactly_the_planted_defects(qa_data_path: Path) -> None:
     assert json.loads(qa_data_path.read_text().splitlines()[0]).keys() == {"prompt", "response"}
     spec = DatasetSpec(path=qa_data_path)
     _, report = clean_and_split(load_pairs(dataset=spec, base_dir=Path()), dataset=spec)
-    assert (report.loaded, report.empty_dropped, report.duplicates_dropped) == (200, 10, 10)
+    assert (report.loaded, report.cleaning.empty_dropped, report.cleaning.duplicates_dropped) == (200, 10, 10)
     assert report.train + report.eval == 180
 
 
