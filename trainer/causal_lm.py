@@ -29,19 +29,15 @@ class Perplexity(TrainerCallback):
 def build_causal_lm_trainer(spec: SweepSpec, *, output_dir: str, callbacks: Sequence[TrainerCallback]) -> Trainer:
     """The ``Trainer`` of a causal-LM trial: prompt-masked SFT batches and the model with ``spec.method`` on it."""
     from trainer.data import clean_and_split, load_pairs, sft_collator, tokenize_sft
-    from trainer.methods import method_callbacks, training_steps
-    from trainer.model import load_model, load_tokenizer
+    from trainer.methods import method_callbacks
+    from trainer.model import load_tokenizer, load_trial_model
 
     tokenizer = load_tokenizer(spec.model)
     pairs = load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent)
     splits, _ = clean_and_split(pairs, dataset=spec.dataset)
     tokenized = tokenize_sft(splits, tokenizer=tokenizer, max_length=spec.dataset.max_length)
-    model = load_model(model=spec.model, method=spec.method,
-                       gradient_checkpointing=spec.training.gradient_checkpointing,
-                       workers=spec.resources.workers, seed=spec.training.seed,
-                       total_steps=training_steps(spec, train_examples=len(tokenized["train"])))
     return Trainer(
-        model=model,
+        model=load_trial_model(spec, train_examples=len(tokenized["train"])),
         args=training_arguments(spec, output_dir=output_dir),
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["eval"],

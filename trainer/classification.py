@@ -98,20 +98,16 @@ def build_classification_trainer(spec: SweepSpec, *, output_dir: str,
     ``spec.method`` on it, and accuracy / f1_macro at every evaluation."""
     from transformers import DataCollatorWithPadding, Trainer
 
-    from trainer.methods import method_callbacks, training_steps
-    from trainer.model import load_model, load_tokenizer
+    from trainer.methods import method_callbacks
+    from trainer.model import load_tokenizer, load_trial_model
 
     tokenizer = load_tokenizer(spec.model)
     data = labelled_splits(spec)
     tokenized = tokenize_classification(data.splits, tokenizer=tokenizer, labels=data.labels,
                                         max_length=spec.dataset.max_length)
-    model = load_model(model=spec.model, method=spec.method,
-                       gradient_checkpointing=spec.training.gradient_checkpointing,
-                       workers=spec.resources.workers, seed=spec.training.seed,
-                       total_steps=training_steps(spec, train_examples=len(tokenized["train"])),
-                       labels=data.labels, pad_token_id=tokenizer.pad_token_id)
     return Trainer(
-        model=model,
+        model=load_trial_model(spec, train_examples=len(tokenized["train"]), labels=data.labels,
+                               pad_token_id=tokenizer.pad_token_id),
         args=training_arguments(spec, output_dir=output_dir),
         train_dataset=tokenized["train"],
         eval_dataset=tokenized["eval"],

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerBase
 
-    from sweeps.spec import MethodSpec, ModelSpec
+    from sweeps.spec import MethodSpec, ModelSpec, SweepSpec
 
 
 def load_tokenizer(model: ModelSpec) -> PreTrainedTokenizerBase:
@@ -47,6 +47,19 @@ def load_model(*, model: ModelSpec, method: MethodSpec, gradient_checkpointing: 
         set_seed(seed)
     return apply_method(base, method=method, model_path=str(model.path), total_steps=total_steps,
                         task_type="CAUSAL_LM" if labels is None else "SEQ_CLS")
+
+
+def load_trial_model(spec: SweepSpec, *, train_examples: int, labels: Sequence[str] | None = None,
+                     pad_token_id: int | None = None) -> torch.nn.Module:
+    """:func:`load_model` as a trial of ``spec`` needs it: its model, method, checkpointing, workers and seed,
+    and its run length in optimizer steps over ``train_examples`` (``labels``, ``pad_token_id`` as there)."""
+    from trainer.methods import training_steps
+
+    return load_model(model=spec.model, method=spec.method,
+                      gradient_checkpointing=spec.training.gradient_checkpointing,
+                      workers=spec.resources.workers, seed=spec.training.seed,
+                      total_steps=training_steps(spec, train_examples=train_examples),
+                      labels=labels, pad_token_id=pad_token_id)
 
 
 def load_base_model(*, model: ModelSpec, method: MethodSpec, gradient_checkpointing: bool, workers: int = 1,
