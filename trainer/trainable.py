@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,12 @@ if TYPE_CHECKING:
     from sweeps.spec import SweepSpec
 
 log = logging.getLogger(__name__)
+
+# Train's controller polls its workers every 2 s by default, and a worker's report waits for that poll (Train
+# holds one unread result per worker): a trial evaluating more often than every 2 s lost about 1 s per report
+# (BENCHMARKS.md, M1). A poll is one small actor call per worker. A value the user set is kept.
+TRAIN_POLL_ENV = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
+TRAIN_POLL_SECONDS = "0.25"
 
 
 def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, ...],
@@ -58,6 +65,7 @@ def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[
     from sweeps.layout import TRAIN_DIR
     from trainer.train_loop import train_loop
 
+    os.environ.setdefault(TRAIN_POLL_ENV, TRAIN_POLL_SECONDS)  # Train passes it on to its controller
     resources = trial_spec.resources
     loop_config = {"trial_spec": trial_spec, "params": config, "oom_retries": oom_retries}
     TorchTrainer(
