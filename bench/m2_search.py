@@ -7,6 +7,8 @@ processed the reports) until the best-so-far is within 0.5 pp of the best accura
 final regret. Also the simulated-clock utilisation M4 reports.
 
     python -m bench.m2_search [--seeds 20] [--trials 24] [--concurrency 1 4 16] [--minutes 9]
+    python -m bench.m2_search --resume --seeds 20 --minutes 600   # add the seeds m2_runs.json lacks
+    python -m bench.m2_search --resume --methods tpe+asha-grace4  # an extra arm beside the saved ones
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ from typing import Any
 from bench.common import FAST_STORAGE, OPDA_SWEEP, OUT, PLOTS, fresh_dir, opda_curves, save, spread
 from sweeps.replay import Curves, ReplayLedger, replay_spec, run_replay
 
-METHODS = {  # label → (search.algorithm, scheduler.name); the first is finesweep's default
-    "tpe+asha": ("tpe", "asha"),
-    "random": ("random", "none"),
-    "random+asha": ("random", "asha"),
-    "tpe": ("tpe", "none"),
+METHODS = {  # label → (search.algorithm, scheduler.name, scheduler.grace_period); the first is the default
+    "tpe+asha": ("tpe", "asha", 1),
+    "random": ("random", "none", 1),
+    "random+asha": ("random", "asha", 1),
+    "tpe": ("tpe", "none", 1),
+    # Not one of the issue's four: ASHA judging a run after 4 reports instead of 1 (BENCHMARKS.md, M2).
+    "tpe+asha-grace4": ("tpe", "asha", 4),
 }
+COMPARED = ("tpe+asha", "random", "random+asha", "tpe")  # the issue's comparison: what make bench runs
+RUNS_FILE = OUT / "m2_runs.json"
 TARGET_GAP = 0.005  # 0.5 pp of accuracy
 GOAL_BUDGET_FACTOR = 4
 
@@ -47,9 +53,10 @@ def sim_utilisation(ledger: ReplayLedger, *, slots: int) -> float:
 
 
 def replay_once(curves: Curves, *, method: str, concurrency: int, seed: int, trials: int) -> dict[str, Any]:
-    algorithm, scheduler = METHODS[method]
+    algorithm, scheduler, grace_period = METHODS[method]
     storage = fresh_dir(f"m2-{method}-{concurrency}-{seed}", base=FAST_STORAGE)
     overrides = [f"search.algorithm={algorithm}", f"scheduler.name={scheduler}", f"search.seed={seed}",
+                 f"scheduler.grace_period={grace_period}",
                  f"search.num_trials={trials}", f"search.max_concurrent_trials={concurrency}",
                  f"storage.path={storage}"]
     spec = replay_spec(spec_path=OPDA_SWEEP, overrides=overrides, curves=curves)
@@ -69,9 +76,13 @@ def summarise(runs: list[dict[str, Any]], *, concurrency: int) -> dict[str, Any]
     rows = {}
     for method in METHODS:
         mine = [run for run in runs if run["method"] == method and run["concurrency"] == concurrency]
+        if not mine:
+            continue
         rows[method] = {key: spread([run[key] for run in mine])
                         for key in ("budget_to_target", "regret", "budget", "sim_utilisation")}
         rows[method]["reached"] = sum(math.isfinite(run["budget_to_target"]) for run in mine)
+    if "tpe+asha" not in rows or "random" not in rows:
+        return rows
     default, baseline = rows["tpe+asha"], rows["random"]
     factor = baseline["budget_to_target"]["median"] / default["budget_to_target"]["median"]
     rows["goal"] = {"budget_factor": factor, "budget_met": factor >= GOAL_BUDGET_FACTOR,
@@ -91,6 +102,8 @@ def plot(runs: list[dict[str, Any]], *, concurrencies: list[int], best: float) -
     for axis, concurrency in zip(axes[0], concurrencies, strict=True):
         for method in METHODS:
             mine = [run["curve"] for run in runs if run["method"] == method and run["concurrency"] == concurrency]
+            if not mine:
+                continue
             bands = [spread([_regret_at(curve, budget, best) for curve in mine]) for budget in grid]
             line, = axis.plot(grid, [100 * b["median"] for b in bands], label=method)
             axis.fill_between(grid, [100 * b["q1"] for b in bands], [100 * b["q3"] for b in bands],
@@ -115,22 +128,26 @@ def _regret_at(curve: list[tuple[int, float]], budget: float, best: float) -> fl
     return max(best - curve[index - 1][1], 1e-4) if index else best
 
 
-def replay_seeds(curves: Curves, *, concurrencies: list[int], seeds: int, trials: int,
-                 minutes: float) -> list[dict[str, Any]]:
-    """Every method and concurrency, seed after seed, until ``seeds`` or the time budget is reached (a seed is
-    always finished); saved to bench/out/m2_runs.json after every seed, so a stopped run keeps what it did."""
-    runs: list[dict[str, Any]] = []
+def replay_seeds(curves: Curves, *, methods: list[str], concurrencies: list[int], seeds: int, trials: int,
+                 minutes: float, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``saved`` runs plus every method and concurrency they lack, seed after seed, until ``seeds`` or the
+    time budget is reached (a seed is always finished); all saved to RUNS_FILE after every seed, so a
+    stopped run keeps what it did."""
+    runs = list(saved)
+    done = {(run["method"], run["concurrency"], run["seed"]) for run in saved}
     started = time.monotonic()
     for seed in range(seeds):
         if time.monotonic() - started > 60 * minutes:
-            print(f"time budget of {minutes:g} min spent: {seed} seeds replayed", flush=True)
+            print(f"time budget of {minutes:g} min spent: stopped before seed {seed}", flush=True)
             break
-        for concurrency, method in itertools.product(concurrencies, METHODS):
+        for concurrency, method in itertools.product(concurrencies, methods):
+            if (method, concurrency, seed) in done:
+                continue
             run = replay_once(curves, method=method, concurrency=concurrency, seed=seed, trials=trials)
             runs.append(run)
             print(f"{method:12s} c={concurrency:2d} seed={seed:2d}: to target {run['budget_to_target']:9.0f} "
                   f"steps, regret {100 * run['regret']:.2f} pp, {run['seconds']:.1f} s", flush=True)
-        (OUT / "m2_runs.json").write_text(json.dumps({"trials": trials, "runs": runs}))
+        RUNS_FILE.write_text(json.dumps({"trials": trials, "runs": runs}))
     return runs
 
 
@@ -145,8 +162,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--trials", type=int, default=24, help="trials per replayed sweep")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(COMPARED))
     parser.add_argument("--minutes", type=float, default=9.0,
                         help="start no new seed after this many minutes (make bench's 20-minute budget)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs bench/out/m2_runs.json holds and replay only what it lacks")
     parser.add_argument("--summarise-only", action="store_true",
                         help="only summarise and plot the runs bench/out/m2_runs.json holds")
     args = parser.parse_args()
@@ -156,21 +176,29 @@ def main() -> None:
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.CRITICAL)
     curves = opda_curves()
-    if args.summarise_only:
-        saved = json.loads((OUT / "m2_runs.json").read_text())
-        trials, runs = saved["trials"], [run for run in saved["runs"] if run["concurrency"] in args.concurrency]
-    else:
-        trials = args.trials
-        runs = replay_seeds(curves, concurrencies=args.concurrency, seeds=args.seeds, trials=trials,
-                            minutes=args.minutes)
+    saved = json.loads(RUNS_FILE.read_text()) if args.resume or args.summarise_only else {"runs": []}
+    trials = saved.get("trials", args.trials)
+    if trials != args.trials and not args.summarise_only:
+        parser.error(f"{RUNS_FILE} holds sweeps of {trials} trials, but --trials is {args.trials}")
+    runs = saved["runs"]
+    if not args.summarise_only:
+        runs = replay_seeds(curves, methods=args.methods, concurrencies=args.concurrency, seeds=args.seeds,
+                            trials=trials, minutes=args.minutes, saved=runs)
+    runs = [run for run in runs if run["concurrency"] in args.concurrency]
     plot(runs, concurrencies=args.concurrency, best=curves.best_value())
     summary = {str(c): summarise(runs, concurrency=c) for c in args.concurrency}
     save("m2_search", {"trials_per_sweep": trials, "seeds": len({run["seed"] for run in runs}),
                        "best_in_file": curves.best_value(), "summary": summary,
                        "runs": [{k: v for k, v in run.items() if k != "curve"} for run in runs]})
     for concurrency, rows in summary.items():
-        print(f"concurrency {concurrency}: default needs {rows['goal']['budget_factor']:.2f}x less budget than "
-              f"random search; regret no worse: {rows['goal']['regret_met']}")
+        for method, row in rows.items():
+            if method != "goal":
+                print(f"c={concurrency:>2} {method:16s} to target {row['budget_to_target']['median']:>9,.0f} steps "
+                      f"({row['reached']} reached), regret {100 * row['regret']['median']:.2f} pp, "
+                      f"{row['budget']['median']:>9,.0f} steps in all")
+        if "goal" in rows:
+            print(f"concurrency {concurrency}: default needs {rows['goal']['budget_factor']:.2f}x less budget than "
+                  f"random search; regret no worse: {rows['goal']['regret_met']}")
 
 
 if __name__ == "__main__":
