@@ -176,7 +176,10 @@ def main() -> None:
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.CRITICAL)
     curves = opda_curves()
-    saved = json.loads(RUNS_FILE.read_text()) if args.resume or args.summarise_only else {"runs": []}
+    resumed = (args.resume and RUNS_FILE.exists()) or args.summarise_only
+    saved = json.loads(RUNS_FILE.read_text()) if resumed else {"runs": []}
+    if not saved["runs"] and RUNS_FILE.exists():  # a fresh start keeps the last runs (hours, at 20 seeds)
+        RUNS_FILE.replace(RUNS_FILE.with_name("m2_runs.previous.json"))
     trials = saved.get("trials", args.trials)
     if trials != args.trials and not args.summarise_only:
         parser.error(f"{RUNS_FILE} holds sweeps of {trials} trials, but --trials is {args.trials}")
