@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import shutil
+import statistics
 import time
 from typing import Any
 
@@ -70,6 +71,18 @@ def replay_once(curves: Curves, *, method: str, concurrency: int, seed: int, tri
             "budget_to_target": next((spent for spent, best in curve if best >= target), math.inf),
             "regret": curves.best_value() - curve[-1][1], "budget": curve[-1][0],
             "sim_utilisation": sim_utilisation(ledger, slots=concurrency), "curve": _steps_only(curve)}
+
+
+def early_ranks(curves: Curves, *, reports: tuple[int, ...] = (1, 2, 4, 8)) -> dict[str, Any]:
+    """The share of the runs that come within TARGET_GAP of the best which sit below the median of all runs at
+    their k-th report: the good runs an ASHA rung k reports in (reduction factor 2) would stop."""
+    target = curves.best_value() - TARGET_GAP
+    good = [run.curve for run in curves.runs if max(value for _, value in run.curve) >= target]
+    below = {}
+    for k in reports:
+        median = statistics.median(run.curve[k - 1][1] for run in curves.runs if len(run.curve) >= k)
+        below[k] = sum(curve[k - 1][1] < median for curve in good if len(curve) >= k) / len(good)
+    return {"runs": len(curves.runs), "runs_reaching_target": len(good), "below_median_at_report": below}
 
 
 def summarise(runs: list[dict[str, Any]], *, concurrency: int) -> dict[str, Any]:
@@ -190,8 +203,9 @@ def main() -> None:
     runs = [run for run in runs if run["concurrency"] in args.concurrency]
     plot(runs, concurrencies=args.concurrency, best=curves.best_value())
     summary = {str(c): summarise(runs, concurrency=c) for c in args.concurrency}
+    profile = early_ranks(curves)
     save("m2_search", {"trials_per_sweep": trials, "seeds": len({run["seed"] for run in runs}),
-                       "best_in_file": curves.best_value(), "summary": summary,
+                       "best_in_file": curves.best_value(), "summary": summary, "early_ranks": profile,
                        "runs": [{k: v for k, v in run.items() if k != "curve"} for run in runs]})
     for concurrency, rows in summary.items():
         for method, row in rows.items():
@@ -202,6 +216,9 @@ def main() -> None:
         if "goal" in rows:
             print(f"concurrency {concurrency}: default needs {rows['goal']['budget_factor']:.2f}x less budget than "
                   f"random search; regret no worse: {rows['goal']['regret_met']}")
+    shares = ", ".join(f"{100 * share:.0f} % at report {k}" for k, share in profile["below_median_at_report"].items())
+    print(f"{profile['runs_reaching_target']} of {profile['runs']} recorded runs come within the target; below the "
+          f"median of all runs: {shares}")
 
 
 if __name__ == "__main__":
