@@ -177,7 +177,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(COMPARED))
     parser.add_argument("--minutes", type=float, default=9.0,
-                        help="start no new seed after this many minutes (make bench's 20-minute budget)")
+                        help="start no new seed after this many minutes (make bench gives 4: one seed)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs bench/out/m2_runs.json holds and replay only what it lacks")
     parser.add_argument("--summarise-only", action="store_true",
@@ -189,14 +189,7 @@ def main() -> None:
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.CRITICAL)
     curves = opda_curves()
-    resumed = (args.resume and RUNS_FILE.exists()) or args.summarise_only
-    saved = json.loads(RUNS_FILE.read_text()) if resumed else {"runs": []}
-    if not saved["runs"] and RUNS_FILE.exists():  # a fresh start keeps the last runs (hours, at 20 seeds)
-        RUNS_FILE.replace(RUNS_FILE.with_name("m2_runs.previous.json"))
-    trials = saved.get("trials", args.trials)
-    if trials != args.trials and not args.summarise_only:
-        parser.error(f"{RUNS_FILE} holds sweeps of {trials} trials, but --trials is {args.trials}")
-    runs = saved["runs"]
+    trials, runs = saved_runs(args, parser=parser)
     if not args.summarise_only:
         runs = replay_seeds(curves, methods=args.methods, concurrencies=args.concurrency, seeds=args.seeds,
                             trials=trials, minutes=args.minutes, saved=runs)
@@ -207,6 +200,23 @@ def main() -> None:
     save("m2_search", {"trials_per_sweep": trials, "seeds": len({run["seed"] for run in runs}),
                        "best_in_file": curves.best_value(), "summary": summary, "early_ranks": profile,
                        "runs": [{k: v for k, v in run.items() if k != "curve"} for run in runs]})
+    print_summary(summary, profile=profile)
+
+
+def saved_runs(args: argparse.Namespace, *, parser: argparse.ArgumentParser) -> tuple[int, list[dict[str, Any]]]:
+    """Trials per sweep and the runs to start from: RUNS_FILE's with --resume or --summarise-only, else none
+    (the old file is moved aside: 20 seeds are hours of replay)."""
+    resumed = (args.resume and RUNS_FILE.exists()) or args.summarise_only
+    saved = json.loads(RUNS_FILE.read_text()) if resumed else {"runs": []}
+    if not saved["runs"] and RUNS_FILE.exists():
+        RUNS_FILE.replace(RUNS_FILE.with_name("m2_runs.previous.json"))
+    trials = saved.get("trials", args.trials)
+    if trials != args.trials and not args.summarise_only:
+        parser.error(f"{RUNS_FILE} holds sweeps of {trials} trials, but --trials is {args.trials}")
+    return trials, saved["runs"]
+
+
+def print_summary(summary: dict[str, Any], *, profile: dict[str, Any]) -> None:
     for concurrency, rows in summary.items():
         for method, row in rows.items():
             if method != "goal":
@@ -219,7 +229,6 @@ def main() -> None:
     shares = ", ".join(f"{100 * share:.0f} % at report {k}" for k, share in profile["below_median_at_report"].items())
     print(f"{profile['runs_reaching_target']} of {profile['runs']} recorded runs come within the target; below the "
           f"median of all runs: {shares}")
-
 
 if __name__ == "__main__":
     main()
