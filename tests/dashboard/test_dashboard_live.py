@@ -1,7 +1,9 @@
 """A sweep still running: the open sweep page shows a trial's results change without a reload.
 
-The sweep is real (``finesweep run`` in a subprocess: tiny model, 2 trials, 8 reports each), so the page
+The sweep is real (``finesweep run`` in a subprocess: tiny model, 2 trials, 6 reports each), so the page
 reads what Tune really writes while it runs, including its lagging trial states, not a scripted imitation.
+Reports are 300 steps apart (~5 s of the tiny model on an idle machine) so that the page, polling every 2 s,
+can see a trial between two of them; at 3 or 80 steps apart a whole trial could pass between two polls.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def test_the_sweep_page_follows_a_running_sweep_without_reload(tmp_path: Path, t
                                                                tmp_path_factory: pytest.TempPathFactory):
     spec_path = write_tiny_sweep(
         tmp_path / "live.yaml", model_dir=tiny_model_dir, data_path=qa_data_path,
-        training={"max_steps": 24, "eval_every_steps": 3, "batch_size": 8},
+        training={"max_steps": 1800, "eval_every_steps": 300, "batch_size": 8},
         search={"num_trials": 2, "seed": 0, "max_concurrent_trials": 1},
         search_space={"training.learning_rate": {"type": "loguniform", "low": 1e-4, "high": 3e-2}},
         scheduler={"name": "none"})
