@@ -28,8 +28,11 @@ def report_callback(config: dict[str, Any]) -> TrainerCallback:
     micro_batch, accumulation_steps = micro_batching(spec)
     run_info = {"oom_retries": config.get("oom_retries", 0), "micro_batch_size": micro_batch,
                 "gradient_accumulation_steps": accumulation_steps}
+    # Only a retry inside the same Tune trial has already told Tune the earlier steps; a resumed trial starts
+    # Tune's record of it afresh, so it reports every step again.
+    reported = last_reported_step() if run_info["oom_retries"] else 0
     return RayReportCallback(metric=spec.search.metric, mode=spec.search.mode, params=config["params"],
-                             run_info=run_info, reported_through_step=last_reported_step())
+                             run_info=run_info, reported_through_step=reported)
 
 
 def train(spec: SweepSpec, *, callbacks: Sequence[TrainerCallback]) -> None:
