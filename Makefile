@@ -23,8 +23,9 @@ demo: venv
 	$(BIN)/finesweep run examples/quickstart.yaml
 	$(BIN)/finesweep sample runs/quickstart --prompt "What is a computer?"
 
-# The fast suite, then the slow one (Ray clusters, browsers); pytest's exit code 5 means "no test selected".
-test: venv test-fast test-slow
+# Lint (ruff, and the import layers of pyproject.toml), the fast suite, then the slow one (Ray clusters,
+# browsers); pytest's exit code 5 means "no test selected".
+test: venv lint test-fast test-slow
 
 test-fast:
 	$(BIN)/pytest
@@ -39,6 +40,7 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) runs

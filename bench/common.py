@@ -82,7 +82,7 @@ def save(name: str, figures: dict[str, Any]) -> Path:
 
 def tiny_files() -> None:
     """Build the tiny random Llama and the toy QA data that ``tiny_sweep.yaml`` names, once."""
-    from trainer.tiny import build_tiny_llama, qa_corpus, write_qa_jsonl
+    from tests.helpers.tiny import build_tiny_llama, qa_corpus, write_qa_jsonl
 
     model_dir, data = OUT / "tiny-llama", OUT / "qa.jsonl"
     if not (model_dir / "config.json").is_file():
@@ -93,7 +93,7 @@ def tiny_files() -> None:
 
 def opda_curves():
     """opda's DeBERTa-base curves (Nicholas Lourie, CC BY-SA 4.0) as a finesweep curves file, read back."""
-    from sweeps.replay import convert_opda, read_curves
+    from sweeps.run.curves import convert_opda, read_curves
 
     if not OPDA_CURVES.is_file():
         convert_opda(source=OPDA_SOURCE, target=OPDA_CURVES)

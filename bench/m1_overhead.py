@@ -31,7 +31,7 @@ def run_bare(*, timer_path: Path, marks: dict[str, float]) -> None:
     """The loop in this process, no Ray: what a user's own HF script would do."""
     import torch
 
-    from sweeps.loading import load_spec
+    from sweeps.config.loading import load_spec
     from trainer.train_loop import train
 
     spec = load_spec(TINY_SWEEP)
@@ -46,8 +46,9 @@ def run_sweep_arm(*, timer_path: Path, marks: dict[str, float]) -> None:
     the step timer added to the trial's loop. W&B stays at the user default, offline."""
     from ray import tune
 
-    from sweeps.loading import effective_space, load_spec
-    from sweeps.runner import init_ray, run_sweep
+    from sweeps.config.loading import load_spec
+    from sweeps.config.space import effective_space
+    from sweeps.run.runner import init_ray, run_sweep
     from trainer.trainable import run_trial
 
     storage = fresh_dir(f"m1-sweep-{timer_path.stem}")
@@ -81,7 +82,7 @@ def measure(arm: str, *, index: int) -> dict[str, Any]:
 
 @functools.cache
 def _eval_every() -> int:
-    from sweeps.loading import load_spec
+    from sweeps.config.loading import load_spec
 
     return load_spec(TINY_SWEEP).training.eval_every_steps
 

@@ -27,7 +27,8 @@ import time
 from typing import Any
 
 from bench.common import FAST_STORAGE, OPDA_SWEEP, OUT, PLOTS, fresh_dir, opda_curves, save, spread
-from sweeps.replay import Curves, ReplayLedger, replay_spec, run_replay
+from sweeps.run.curves import Curves
+from sweeps.run.replay import ReplayLedger, replay_spec, run_replay
 
 METHODS = {  # label → (search.algorithm, scheduler.name, scheduler.grace_period); the first is the default
     "tpe+asha": ("tpe", "asha", 1),

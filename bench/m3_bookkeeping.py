@@ -24,8 +24,9 @@ from typing import Any
 from unittest import mock
 
 from bench.common import OPDA_SWEEP, fresh_dir, opda_curves, save, spread
-from sweeps.replay import Curves, RecordedRun, Replay, ReplayLedger, replay_spec, run_replay
-from sweeps.runner import init_ray
+from sweeps.run.curves import Curves, RecordedRun
+from sweeps.run.replay import Replay, ReplayLedger, replay_spec, run_replay
+from sweeps.run.runner import init_ray
 
 GOAL_SWEEP_FACTOR = 1.10
 GOAL_STORAGE_FACTOR = 3.0
@@ -101,7 +102,7 @@ def sweep(curves: Curves, *, trials: int, concurrency: int) -> dict[str, Any]:
 
 def bare_calls(curves: Curves, *, queries: list[dict[str, Any]], spec: Any) -> float:
     """Seconds for the same trials as plain calls of the replay function: nearest run, then its reports."""
-    from sweeps.loading import effective_space
+    from sweeps.config.space import effective_space
 
     replay = Replay(curves, space=effective_space(spec))
     started = time.perf_counter()
@@ -175,7 +176,7 @@ def main() -> None:
     result = sweep(curves, trials=args.trials, concurrency=args.concurrency)
     bare = statistics.median(bare_calls(curves, queries=result["queries"], spec=result["spec"])
                              for _ in range(args.repeats))
-    from sweeps.loading import effective_space
+    from sweeps.config.space import effective_space
 
     storage = storage_ratio(space=effective_space(result["spec"]), trials=args.trials, repeats=args.repeats)
     factor = result["seconds"] / bare

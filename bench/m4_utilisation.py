@@ -23,8 +23,8 @@ GOAL_SIMULATED = 0.97
 
 
 def real_sweep(*, trials: int) -> dict[str, Any]:
-    from sweeps.loading import load_spec
-    from sweeps.runner import init_ray, run_sweep
+    from sweeps.config.loading import load_spec
+    from sweeps.run.runner import init_ray, run_sweep
 
     slots = os.cpu_count() or 1
     storage = fresh_dir("m4-real")

@@ -29,8 +29,9 @@ SMOLLM2 = BENCH_DIR.parent / "examples" / "models" / "smollm2-135m-instruct"
 def one_sweep(*, checkpoints: bool, index: int) -> dict[str, Any]:
     from ray import tune
 
-    from sweeps.loading import effective_space, load_spec
-    from sweeps.runner import run_sweep
+    from sweeps.config.loading import load_spec
+    from sweeps.config.space import effective_space
+    from sweeps.run.runner import run_sweep
     from trainer.trainable import run_trial
 
     name = f"{'with' if checkpoints else 'without'}-{index}"
@@ -50,7 +51,7 @@ def one_sweep(*, checkpoints: bool, index: int) -> dict[str, Any]:
 
 
 def timing(repeats: int) -> dict[str, Any]:
-    from sweeps.runner import init_ray
+    from sweeps.run.runner import init_ray
 
     init_ray(None)
     pairs = []

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sweeps.errors import UserError
+from sweeps.core.errors import UserError
 
 CLUSTERS_FILE_ENV = "FINESWEEP_CLUSTERS_FILE"  # another clusters file (tests, several setups)
 ADDRESS_ENVS = ("RAY_API_SERVER_ADDRESS", "RAY_ADDRESS")

@@ -34,8 +34,8 @@ from cluster.package import (
     spec_arcname,
     write_package,
 )
-from sweeps.errors import SpecError, UserError
-from sweeps.loading import apply_overrides, load_spec
+from sweeps.config.loading import apply_overrides, load_spec
+from sweeps.core.errors import SpecError, UserError
 
 if TYPE_CHECKING:
     from ray.job_submission import JobDetails, JobSubmissionClient

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sweeps.errors import UserError
+from sweeps.core.errors import UserError
 
 UPLOAD_LIMIT_BYTES = 100 * 1024**2  # the dashboard refuses bigger request bodies (Ray's working_dir cap)
 SUBMITTED_DIR = ".finesweep/submitted"  # where a sweep file from outside the project is placed
@@ -37,8 +37,6 @@ IGNORE_FILES = (".gitignore", ".rayignore")
 
 def project_root() -> Path:
     """The checkout that holds this package: what a job ships as its working directory."""
-    # This module's own file, not ``sweeps.__file__``: a package can resolve as a namespace without one
-    # (under pytest, tests/sweeps/ shadows it and setuptools' editable finder serves only its submodules).
     root = Path(__file__).resolve().parent.parent
     if not (root / "pyproject.toml").is_file():
         raise UserError(f"finesweep runs from {root}, which is not a project checkout (no pyproject.toml); "

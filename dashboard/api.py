@@ -15,9 +15,10 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
 from dashboard import data, figures
-from sweeps.errors import UserError
-from sweeps.export import choose_checkpoint, chosen_checkpoint, export_checkpoint, export_source
-from sweeps.results import read_spec
+from sweeps.config.loading import read_spec
+from sweeps.core.errors import UserError
+from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint
+from sweeps.results.export import export_checkpoint, export_source
 
 WEB_EXPORTS_DIR = "exports"  # inside the sweep directory: the only place web-triggered exports write to
 

@@ -22,13 +22,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from dashboard import api, data
-from sweeps.errors import UserError
-from sweeps.export import TRIAL_ID
-from sweeps.layout import TUNE_DIR
+from sweeps.core.errors import UserError
+from sweeps.core.layout import TRIAL_ID, TUNE_DIR
+from sweeps.core.net import LOOPBACK_HOSTS
 
 PACKAGE_DIR = Path(__file__).parent
 TOKEN_COOKIE = "finesweep_dashboard_token"
-LOOPBACK_HOSTS = ["127.0.0.1", "localhost"]
 PLOTLY_JS_URL = f"/vendor/plotly-{plotly.__version__}.min.js"  # versioned, so browsers may cache it for good
 
 templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
@@ -48,7 +47,7 @@ def create_app(*, storage_path: Path, token: str | None) -> FastAPI:
     if token:
         app.middleware("http")(_token_gate(token))
     else:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=LOOPBACK_HOSTS)
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK_HOSTS))
     return app
 
 

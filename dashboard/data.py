@@ -1,5 +1,5 @@
-"""What the dashboard shows, read from sweep directories on top of :mod:`sweeps.results` and
-:mod:`sweeps.export`: the same leaderboard ``finesweep best`` prints, plus curves, the study and links.
+"""What the dashboard shows, read from sweep directories on top of :mod:`sweeps.results`: the same
+leaderboard ``finesweep best`` prints, plus curves, the study and links.
 
 Everything is re-read on each request (a 4-trial sweep takes ~50 ms), so a page follows a running sweep
 by polling, and a sweep on shared storage written by a cluster needs nothing but this directory.
@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
 
-from sweeps.errors import UserError
-from sweeps.export import TRIAL_ID, kept_checkpoints
-from sweeps.layout import JOURNAL_FILE, SPEC_FILE, SUMMARY_FILE, TRAIN_DIR, TUNE_DIR
-from sweeps.loading import effective_space
-from sweeps.results import TrialSummary, read_spec, trial_summaries
+from search_spaces.searcher import journal_storage
+from sweeps.config.loading import read_spec
+from sweeps.config.space import effective_space
+from sweeps.core.errors import UserError
+from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, SUMMARY_FILE, SWEEP_NAME, TRAIN_DIR, TRIAL_ID, TUNE_DIR
+from sweeps.core.values import finite_or_none
+from sweeps.results.checkpoints import kept_checkpoints
+from sweeps.results.reading import TrialSummary, trial_summaries
 from sweeps.spec import SweepSpec
 
-SWEEP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # SweepSpec.name's rule: a plain folder name
 ACTIVE_STATES = ("RUNNING", "PENDING", "PAUSED")
 MIN_TRIALS_FOR_IMPORTANCE = 2
 
@@ -144,7 +145,7 @@ def learning_curves(*, sweep_dir: Path, spec: SweepSpec) -> dict[str, dict[str, 
 
 def _plain(values: list[Any]) -> list[Any]:
     # JSON has no NaN: a missing train loss (no log before the first eval) becomes null.
-    return [None if isinstance(value, float) and value != value else value for value in values]
+    return [finite_or_none(value) if isinstance(value, float) else value for value in values]
 
 
 def trial_checkpoints(*, sweep_dir: Path, trial_id: str) -> list[dict[str, Any]]:
@@ -177,7 +178,7 @@ def param_importance(*, sweep_dir: Path, spec: SweepSpec) -> dict[str, Any]:
                               "optuna_dashboard": f"optuna-dashboard {journal.resolve()}", "message": None}
     if not journal.is_file():  # checked first: JournalFileBackend would create an empty journal
         return {**result, "message": "no study journal yet"}
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    storage = journal_storage(journal)
     try:
         study = optuna.load_study(study_name=spec.name, storage=storage)
     except KeyError:

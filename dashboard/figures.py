@@ -12,6 +12,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from sweeps.core.values import is_number
+
 BEST_COLOR = "#d62728"
 OTHER_COLOR = "#4c78a8"
 TRAIN_COLOR = "#9a9a9a"
@@ -63,7 +65,7 @@ def parallel_figure(*, rows: list[dict[str, Any]], log_scale: set[str], metric: 
 
 
 def _dimension(name: str, values: list[Any], *, log: bool) -> dict[str, Any]:
-    numeric = all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)
+    numeric = all(is_number(value) for value in values)
     if numeric and log and all(value > 0 for value in values):
         # Parallel coordinates have no log axes: plot log10 and label the decades.
         logs = [math.log10(value) for value in values]

@@ -11,26 +11,19 @@ config: they are not spec fields, so apply only the space's keys to the spec.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from search_spaces.space import Choice, IntRange, LogUniform, ParamSpec, SearchSpace, Tied, Uniform
+from sweeps.core.values import is_number
+from sweeps.core.words import did_you_mean
 
 if TYPE_CHECKING:
     import optuna
 
 # Past this many, listing every searchable path buries the message.
 _MAX_LISTED_PATHS = 25
-# Above difflib's default 0.6: dotted paths share long prefixes ("training."), which alone score ~0.5.
-_HINT_CUTOFF = 0.75
-
-
-def did_you_mean(word: str, *, options: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the option closest to a mistyped ``word``, or ``""``."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=_HINT_CUTOFF)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def factor_name(name: str) -> str:
@@ -123,7 +116,7 @@ def _fit_error(
             )
     if kind == "str" and not (isinstance(param, Choice) and all(isinstance(v, str) for v in param.values)):
         return f"a text field takes a choice of strings, but got {describe_values(param)}"
-    if kind == "float" and isinstance(param, Choice) and not all(map(_is_number, param.values)):
+    if kind == "float" and isinstance(param, Choice) and not all(map(is_number, param.values)):
         return f"a numeric field's choice values must be numbers, but got {param.values}"
     return None
 
@@ -155,16 +148,12 @@ def _tie_error(name: str, param: Tied, space: SearchSpace) -> str | None:
 
 def _is_numeric(param: ParamSpec) -> bool:
     if isinstance(param, Choice):
-        return all(map(_is_number, param.values))
+        return all(map(is_number, param.values))
     return isinstance(param, (LogUniform, Uniform, IntRange))
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def grid_of(space: SearchSpace) -> dict[str, list[Any]]:
@@ -207,7 +196,7 @@ def contains(param: ParamSpec, value: Any) -> bool:
         )
     if isinstance(param, IntRange):
         return _is_int(value) and param.low <= value <= param.high and (value - param.low) % param.step == 0
-    if not isinstance(param, (LogUniform, Uniform)) or not _is_number(value):
+    if not isinstance(param, (LogUniform, Uniform)) or not is_number(value):
         return False
     if isinstance(param, Uniform) and param.step is not None:
         steps = (value - param.low) / param.step

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from search_spaces.optuna_space import did_you_mean
 from search_spaces.space import SearchSpace
+from sweeps.core.words import did_you_mean
 
 _LORA_SMALL: dict[str, dict[str, Any]] = {
     "training.learning_rate": {"type": "loguniform", "low": 1e-5, "high": 1e-3},

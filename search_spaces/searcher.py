@@ -15,16 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search_spaces.optuna_space import (
-    contains,
-    define_by_run,
-    describe_values,
-    did_you_mean,
-    factor_name,
-    grid_of,
-    tied_value,
-)
+from search_spaces.optuna_space import contains, define_by_run, describe_values, factor_name, grid_of, tied_value
 from search_spaces.space import SearchSpace, Tied
+from sweeps.core.values import is_number
+from sweeps.core.words import did_you_mean
 
 if TYPE_CHECKING:
     import optuna
@@ -55,7 +49,7 @@ def build_searcher(
     if errors:
         raise ValueError("\n".join(f"{field}: {message}" for field, message in errors))
     journal_path.parent.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal_path)))
+    storage = journal_storage(journal_path)
     # A resumed study already holds its initial points (run or still queued): enqueueing them again
     # would run them twice.
     resumed = _has_study(storage, study_name=study_name)
@@ -69,6 +63,13 @@ def build_searcher(
         study_name=study_name,
         storage=storage,
     )
+
+
+def journal_storage(journal_path: Path) -> optuna.storages.JournalStorage:
+    """The Optuna storage of a sweep's study journal (created if absent: check first when only reading)."""
+    import optuna
+
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal_path)))
 
 
 def _sampler(*, algorithm: str, seed: int, space: SearchSpace) -> optuna.samplers.BaseSampler:
@@ -149,7 +150,7 @@ def _tied_point_error(name: str, param: Tied, *, point: Mapping[str, Any], space
 
 
 def _factor_of(value: Any, *, base: Any, factors: list[float]) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         return None
     # Compare products, not value / base: the base may be 0, and a quotient rarely lands on a factor.
     return next((f for f in factors if math.isclose(tied_value(factor=f, base=base), value)), None)

@@ -1,3 +1,3 @@
-from sweeps.cli import main
+from sweeps.cli.app import main
 
 main()

@@ -4,14 +4,14 @@
 what each step removed), ``tokenize_sft`` turns each split into ``input_ids`` /
 ``attention_mask`` / ``labels`` with the prompt masked, and ``sft_collator`` pads batches of them.
 
-The prompt format lives in :func:`prompt_text` alone, so training and generation can never disagree on it.
+The prompt format lives in :mod:`trainer.prompts` alone, so training and generation can never disagree on it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -22,10 +22,10 @@ from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
 from sweeps.spec import CausalLmTaskSpec, DatasetSpec
 from trainer.cleaning import CleaningCounts, clean_rows
+from trainer.prompts import encode_prompts
 
 BUILDER_BY_SUFFIX = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 IGNORE_INDEX = -100  # the label value torch's cross-entropy (and so every HF causal LM) skips
-PLAIN_PROMPT_SEPARATOR = "\n"
 
 Splits = TypeVar("Splits", Dataset, DatasetDict)
 
@@ -115,30 +115,6 @@ def clean_and_split(pairs: Dataset, *, dataset: DatasetSpec, columns: Mapping[st
     return DatasetDict(train=train, eval=eval_split), report
 
 
-def prompt_text(prompt: str, *, tokenizer: PreTrainedTokenizerBase) -> str:
-    """The text the model sees before its response: the tokenizer's chat template as a single user turn
-    with the generation prompt, or ``prompt + "\\n"`` for tokenizers without a template."""
-    if _has_chat_template(tokenizer):
-        return tokenizer.apply_chat_template([{"role": "user", "content": prompt}],
-                                             add_generation_prompt=True, tokenize=False)
-    return prompt + PLAIN_PROMPT_SEPARATOR
-
-
-def prompt_ids(prompt: str, *, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """Token ids of :func:`prompt_text`, exactly as training tokenizes it: feed these to ``generate``."""
-    return _encode_prompts([prompt], tokenizer=tokenizer)[0]
-
-
-def _encode_prompts(prompts: Sequence[str], *, tokenizer: PreTrainedTokenizerBase) -> list[list[int]]:
-    texts = [prompt_text(prompt, tokenizer=tokenizer) for prompt in prompts]
-    # A chat template writes the model's special tokens (BOS) itself; adding them again would double them
-    return tokenizer(texts, add_special_tokens=not _has_chat_template(tokenizer))["input_ids"]
-
-
-def _has_chat_template(tokenizer: PreTrainedTokenizerBase) -> bool:
-    return bool(getattr(tokenizer, "chat_template", None))
-
-
 def tokenize_sft(split_ds: Splits, *, tokenizer: PreTrainedTokenizerBase, max_length: int) -> Splits:
     """``input_ids``, ``attention_mask`` and ``labels`` (prompt tokens = -100) for each prompt/response row.
 
@@ -153,7 +129,7 @@ def tokenize_sft(split_ds: Splits, *, tokenizer: PreTrainedTokenizerBase, max_le
                             for name, split in split_ds.items()})
 
     def encode_batch(batch: dict[str, list[str]]) -> dict[str, list[list[int]]]:
-        prompts = _encode_prompts(batch["prompt"], tokenizer=tokenizer)
+        prompts = encode_prompts(batch["prompt"], tokenizer=tokenizer)
         responses = tokenizer(batch["response"], add_special_tokens=False)["input_ids"]
         encoded: dict[str, list[list[int]]] = {"input_ids": [], "attention_mask": [], "labels": []}
         for prompt, response in zip(prompts, responses, strict=True):

@@ -47,7 +47,7 @@ def generate_answers(model: torch.nn.Module, *, prompts: Sequence[str], tokenize
     (chat template or plain format, BOS included or not)."""
     import torch
 
-    from trainer.data import prompt_ids
+    from trainer.prompts import prompt_ids
 
     encoded = [prompt_ids(prompt, tokenizer=tokenizer) for prompt in prompts]
     width = max(map(len, encoded))

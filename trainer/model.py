@@ -93,6 +93,3 @@ def load_base_model(*, model: ModelSpec, method: MethodSpec, gradient_checkpoint
         base.enable_input_require_grads()
     return base
 
-
-# tests/export_checks.py (the export tests' helper) still imports the name from before other methods.
-load_lora_model = load_model

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
+from sweeps.core.layout import CHECKPOINT_INFO
+from sweeps.core.values import better
 from trainer.fsdp import full_trainable_state
 
 if TYPE_CHECKING:
     import torch
     from transformers import PreTrainedTokenizerBase
 
-# The file inside each checkpoint that says what produced it, for `best`, `export` and humans.
-CHECKPOINT_INFO = "finesweep.json"
 # What the HF Trainer adds to every evaluation's metrics about its speed: not a result of the model.
 TRAINER_TIMINGS = frozenset({"eval_runtime", "eval_samples_per_second", "eval_steps_per_second",
                              "eval_model_preparation_time", "eval_jit_compilation_time"})
@@ -31,7 +31,7 @@ def save_checkpoint(model: torch.nn.Module, *, directory: str, writer: bool,
     hang with rank 0 alone; a sequence classifier's adapter comes with the model's config, which names its
     labels. A model without PEFT (``full``, ``freeze``) saves all its weights and
     ``tokenizer``, a folder ``AutoModelForCausalLM.from_pretrained`` loads on its own; such a model trains
-    on one worker (sweeps.method_checks), so there is nothing to gather.
+    on one worker (sweeps.config.method_checks), so there is nothing to gather.
     """
     from peft import PeftModel
 
@@ -122,7 +122,6 @@ class RayReportCallback(TrainerCallback):
         if self.train_loss is not None:
             metrics["train_loss"] = self.train_loss
         value = metrics[self.metric]
-        better = self.best is None or (value < self.best if self.mode == "min" else value > self.best)
-        self.best = value if better else self.best
+        self.best = value if better(value, self.best, mode=self.mode) else self.best
         metrics[f"best_{self.metric}"] = self.best
         return metrics

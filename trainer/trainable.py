@@ -36,7 +36,7 @@ def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, .
     tests inject a failure)."""
     from ray.train import TrainingFailedError
 
-    from trainer.train_loop import micro_batching
+    from trainer.arguments import micro_batching
 
     params = {path: value for path, value in config.items() if path in searched}
     trial_spec = spec.with_params(params)
@@ -62,7 +62,7 @@ def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[
     from ray.train.torch import TorchTrainer
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from sweeps.layout import TRAIN_DIR
+    from sweeps.core.layout import TRAIN_DIR
     from trainer.train_loop import train_loop
 
     os.environ.setdefault(TRAIN_POLL_ENV, TRAIN_POLL_SECONDS)  # Train passes it on to its controller

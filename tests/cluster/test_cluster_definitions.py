@@ -9,9 +9,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from sweeps.loading import load_spec
+from sweeps.config.loading import load_spec
+from tests.helpers import PROJECT_ROOT
 
-CLUSTER = Path(__file__).resolve().parents[2] / "cluster"
+CLUSTER = PROJECT_ROOT / "cluster"
 
 
 def _documents(name: str) -> dict[str, dict]:

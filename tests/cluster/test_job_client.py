@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ray_cluster import free_port, laptop_env
 
 from cluster import jobs, package
 from cluster.config import Target, resolve_target
 from cluster.jobs import check_storage
 from cluster.package import path_problems, pinned_requirements, shipped_files, spec_arcname, write_package
-from conftest import write_tiny_sweep
-from sweeps.errors import UserError
+from sweeps.core.errors import UserError
+from sweeps.core.net import free_loopback_port
 from sweeps.spec import SweepSpec
+from tests.helpers.ray_cluster import laptop_env
+from tests.helpers.sweeps import write_tiny_sweep
 
 
 @pytest.fixture(autouse=True)
@@ -203,7 +204,7 @@ def _finesweep(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_cli_refuses_with_one_line_and_exit_2(tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path):
     spec = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path)
-    unreachable = _finesweep("submit", str(spec), "--address", f"http://127.0.0.1:{free_port()}", cwd=tmp_path)
+    unreachable = _finesweep("submit", str(spec), "--address", f"http://127.0.0.1:{free_loopback_port()}", cwd=tmp_path)
     assert unreachable.returncode == 2
     assert unreachable.stderr.startswith("error: cannot reach the Ray Job API at http://127.0.0.1:")
     assert "Nothing was sent" in unreachable.stderr and "Traceback" not in unreachable.stderr

@@ -14,16 +14,18 @@ from pathlib import Path
 
 import pytest
 import requests
-from ray_cluster import RAY, RayCluster, laptop_env, start_cluster
 
 from cluster.config import Target
 from cluster.jobs import job_info, job_logs, list_jobs, wait_for_status
-from conftest import write_tiny_sweep
-from sweeps.layout import SUMMARY_FILE, TUNE_DIR
-from sweeps.results import read_spec, trial_summaries
+from sweeps.config.loading import read_spec
+from sweeps.core.layout import SUMMARY_FILE, TUNE_DIR
+from sweeps.results.reading import trial_summaries
+from tests.helpers import PROJECT_ROOT
+from tests.helpers.ray_cluster import RAY, RayCluster, laptop_env, start_cluster
+from tests.helpers.sweeps import write_tiny_sweep
 
 pytestmark = pytest.mark.slow
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = PROJECT_ROOT
 SWEEP_TIMEOUT_S = 1200  # a loaded 2-core machine (other engineers' tests) can take minutes per trial
 
 

@@ -10,12 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from export_checks import CHECKPOINTS, write_checkpointed_sweep
 from fastapi.testclient import TestClient
 
 from dashboard.app import PLOTLY_JS_URL, TOKEN_COOKIE, create_app
-from sweeps.layout import CHOSEN_FILE
-from sweeps.results import read_spec, trial_summaries
+from sweeps.config.loading import read_spec
+from sweeps.core.layout import CHOSEN_FILE
+from sweeps.results.reading import trial_summaries
+from tests.helpers.checkpoints import CHECKPOINTS, write_checkpointed_sweep
 
 LOCAL = "http://127.0.0.1"
 TOKEN = "a-test-token-0123456789"

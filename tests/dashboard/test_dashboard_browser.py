@@ -8,11 +8,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from export_checks import LOGIT_TOLERANCE, merged_vs_peft
-from serving import CANVAS_PIXELS_JS, chromium_page, running_dashboard, screenshot
 
-from sweeps.layout import CHOSEN_FILE
-from sweeps.results import read_spec, trial_summaries
+from sweeps.config.loading import read_spec
+from sweeps.core.layout import CHOSEN_FILE
+from sweeps.results.reading import trial_summaries
+from tests.helpers.checkpoints import LOGIT_TOLERANCE, merged_vs_peft
+from tests.helpers.serving import CANVAS_PIXELS_JS, chromium_page, running_dashboard, screenshot
 
 EXPORT_TIMEOUT_MS = 600_000  # merging on a busy 2-core machine
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from serving import chromium_page, running_dashboard, screenshot
 
-from conftest import write_tiny_sweep
+from tests.helpers.serving import chromium_page, running_dashboard, screenshot
+from tests.helpers.sweeps import write_tiny_sweep
 
 SWEEP_TIMEOUT_S = 900
 # Each leaderboard change is logged as "trial reports best"; a reload would lose the log and the marker.

@@ -1,7 +1,6 @@
 """Presets validate, fit the real sweep spec, and unknown names get a suggestion."""
 
 import re
-from typing import Literal, get_origin
 
 import optuna
 import pytest
@@ -9,24 +8,14 @@ import pytest
 from search_spaces.optuna_space import check_space, define_by_run
 from search_spaces.presets import PRESET_HELP, PRESETS, preset_space
 from search_spaces.space import Choice, LogUniform, Tied
-from sweeps.spec import LoraSpec, SweepSpec, TrainingSpec
+from sweeps.config.space import searchable_paths
+from sweeps.spec import SweepSpec
 
 
-def spec_searchable() -> dict[str, str]:
-    """The searchable paths of the real spec, built the way the CLI is meant to build them."""
-    kinds = {}
-    for section, model in (("training", TrainingSpec), ("method", LoraSpec)):
-        for name, field in model.model_fields.items():
-            if field.annotation in (int, float):
-                kinds[f"{section}.{name}"] = field.annotation.__name__
-            elif get_origin(field.annotation) is Literal:
-                kinds[f"{section}.{name}"] = "str"
-    return kinds
-
-
+@pytest.mark.parametrize("method", ["lora", "qlora"])
 @pytest.mark.parametrize("name", sorted(PRESETS))
-def test_preset_fits_the_sweep_spec(name: str) -> None:
-    assert check_space(preset_space(name), searchable=spec_searchable()) == []
+def test_preset_fits_the_methods_it_is_for(name: str, method: str) -> None:
+    assert check_space(preset_space(name), searchable=searchable_paths(method=method)) == []
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -14,7 +14,7 @@ import pytest
 from pydantic import TypeAdapter
 from ray.tune.search.optuna import OptunaSearch
 
-from search_spaces.searcher import build_searcher, check_initial_points
+from search_spaces.searcher import build_searcher, check_initial_points, journal_storage
 from search_spaces.space import SearchSpace
 
 SPACE = TypeAdapter(SearchSpace).validate_python({
@@ -47,7 +47,7 @@ def run(searcher: OptunaSearch, trials: int) -> list[dict]:
 
 
 def load(journal: Path) -> optuna.Study:
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal)))
+    storage = journal_storage(journal)
     return optuna.load_study(study_name="sweep", storage=storage)
 
 

@@ -13,8 +13,8 @@ import pytest
 import torch
 
 from sweeps.spec import SweepSpec
-from trainer.classification import labelled_splits
 from trainer.report import save_checkpoint
+from trainer.tasks.classification import labelled_splits
 from trainer.train_loop import build_trainer
 
 

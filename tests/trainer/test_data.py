@@ -16,11 +16,10 @@ from trainer.data import (
     DataReport,
     clean_and_split,
     load_pairs,
-    prompt_ids,
-    prompt_text,
     sft_collator,
     tokenize_sft,
 )
+from trainer.prompts import prompt_ids, prompt_text
 
 # Values a CSV reader likes to reinterpret: leading zeros, "NA", a number-looking prompt
 ROWS = [

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from transformers import TrainerCallback
 
-from conftest import load_prepare_demo, write_tiny_sweep
-from sweeps.errors import SpecError
-from sweeps.loading import load_spec
+from sweeps.config.loading import load_spec
+from sweeps.core.errors import SpecError
+from tests.helpers.demo import load_prepare_demo
+from tests.helpers.sweeps import write_tiny_sweep
 
 TRAIN_STEPS = 24
 
@@ -95,7 +96,7 @@ def test_dpo_reports_reward_accuracy_and_margin(trained) -> None:
 
 
 def test_dpo_uses_the_adapter_disabled_base_as_reference(trained, tiny_model_dir: Path) -> None:
-    from trainer.data import prompt_ids
+    from trainer.prompts import prompt_ids
 
     trainer, _ = trained
     assert trainer.ref_model is None and list(trainer.model.peft_config) == ["default"]  # no second copy

@@ -4,7 +4,6 @@ with one process on the same global batch; one slow test runs a 2-worker trial t
 from __future__ import annotations
 
 import os
-import socket
 import time
 from pathlib import Path
 
@@ -12,9 +11,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import write_tiny_sweep
-from sweeps.errors import SpecError
-from sweeps.loading import load_spec
+from sweeps.config.loading import load_spec
+from sweeps.core.errors import SpecError
+from sweeps.core.net import free_loopback_port
+from tests.helpers.sweeps import write_tiny_sweep
 from trainer.fsdp import ShardingError, check_can_shard, full_trainable_state, local_parameter_counts
 from trainer.model import load_model
 from trainer.report import save_checkpoint
@@ -75,9 +75,7 @@ def _rank_main(rank: int, port: int, spec_path: Path, out_dir: Path) -> None:
 def _spawn_ranks(spec_path: Path, out_dir: Path) -> list[dict]:
     import torch.multiprocessing as mp
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_loopback_port()
     context = mp.start_processes(_rank_main, args=(port, spec_path, out_dir), nprocs=WORLD, join=False,
                                  start_method="spawn")
     deadline = time.monotonic() + SPAWN_TIMEOUT_S
@@ -175,7 +173,7 @@ def test_batch_size_must_split_evenly_over_workers(spec_path: Path):
 @pytest.mark.slow
 def test_two_worker_trial_through_ray_saves_a_full_adapter(tmp_path: Path, tiny_model_dir: Path,
                                                            qa_data_path: Path):
-    from sweeps.runner import run_sweep
+    from sweeps.run.runner import run_sweep
 
     spec_path = _spec_file(tmp_path, model_dir=tiny_model_dir, data_path=qa_data_path,
                            # Embedded Ray counts 2 CPUs here: 2 workers × 1 CPU + the trial's 0.01 would

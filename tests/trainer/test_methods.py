@@ -11,10 +11,10 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from conftest import write_tiny_sweep
-from sweeps import method_spec as spec
-from sweeps.loading import load_spec
-from trainer.inference import generate, load_checkpoint
+from sweeps.config.loading import load_spec
+from sweeps.spec import methods as spec
+from tests.helpers.sweeps import write_tiny_sweep
+from trainer.inference import generate, generate_answers, load_checkpoint
 from trainer.methods import PEFT_CONFIGS, TRAINABLE_WEIGHTS, loading_kwargs
 from trainer.report import save_checkpoint
 from trainer.train_loop import build_trainer
@@ -92,10 +92,13 @@ def test_training_changes_the_trainable_weights(trained: dict[str, Any]):
     assert any(not torch.equal(after[name], trained["initial"][name]) for name in after)
 
 
-def test_checkpoint_reloads_to_the_trained_model_and_samples(trained: dict[str, Any]):
+def test_checkpoint_reloads_to_the_trained_model_and_samples_as_it_does(trained: dict[str, Any]):
     reloaded, _ = load_checkpoint(trained["checkpoint"])
     torch.testing.assert_close(_logits(reloaded), _logits(trained["trainer"].model))
-    assert isinstance(generate(trained["checkpoint"], prompt="what is 2 plus 3?", max_new_tokens=3), str)
+    trainer = trained["trainer"]
+    in_memory = generate_answers(trainer.model, prompts=["what is 2 plus 3?"], tokenizer=trainer.processing_class,
+                                 max_new_tokens=3)[0].strip()
+    assert generate(trained["checkpoint"], prompt="what is 2 plus 3?", max_new_tokens=3) == in_memory
 
 
 def test_peft_methods_save_the_adapter_only_and_the_others_the_whole_model(trained: dict[str, Any]):
@@ -132,7 +135,7 @@ def test_qlora_loads_the_base_in_4_bit_nf4_on_this_workers_gpu(monkeypatch: pyte
 def test_a_freeze_trial_through_ray_saves_a_model_that_samples(tmp_path: Path, tiny_model_dir: Path,
                                                                qa_data_path: Path):
     """The Ray path: the report callback saves the whole model with the Trainer's tokenizer."""
-    from sweeps.runner import run_sweep
+    from sweeps.run.runner import run_sweep
 
     spec_path = write_tiny_sweep(
         tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path, method=METHODS["freeze"],
@@ -143,4 +146,11 @@ def test_a_freeze_trial_through_ray_saves_a_model_that_samples(tmp_path: Path, t
     assert result.error is None, result.error
     checkpoint = Path(result.metrics["checkpoint_path"])
     assert (checkpoint / "tokenizer.json").is_file() and (checkpoint / "model.safetensors").is_file()
-    assert isinstance(generate(checkpoint, prompt="what is 2 plus 3?", max_new_tokens=3), str)
+    base, saved = AutoModelForCausalLM.from_pretrained(tiny_model_dir), AutoModelForCausalLM.from_pretrained(checkpoint)
+    top = len(base.model.layers) - 1  # k=1: the top layer (and the LM head) trained, the rest stayed frozen
+    for name, param in saved.named_parameters():
+        trained_part = name.startswith((f"model.layers.{top}.", "lm_head."))
+        assert torch.equal(param, base.get_parameter(name)) != trained_part, name
+    model, tokenizer = load_checkpoint(checkpoint)
+    expected = generate_answers(model, prompts=["what is 2 plus 3?"], tokenizer=tokenizer, max_new_tokens=3)[0]
+    assert generate(checkpoint, prompt="what is 2 plus 3?", max_new_tokens=3) == expected.strip()

@@ -8,10 +8,10 @@ import pytest
 import torch
 from ray.train import WorkerGroupError
 
-from conftest import write_tiny_sweep
-from sweeps.loading import load_spec
+from sweeps.config.loading import load_spec
 from sweeps.spec import DatasetSpec, ModelSpec, SweepSpec, TrainingSpec
-from trainer.train_loop import micro_batching, training_arguments
+from tests.helpers.sweeps import write_tiny_sweep
+from trainer.arguments import micro_batching, training_arguments
 from trainer.trainable import out_of_memory
 
 
@@ -46,8 +46,8 @@ def test_injected_out_of_memory_halves_the_micro_batch_and_the_curve_goes_on(
         tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path) -> None:
     from ray import tune
 
-    from sweeps.loading import effective_space
-    from sweeps.runner import run_sweep
+    from sweeps.config.space import effective_space
+    from sweeps.run.runner import run_sweep
     from trainer.trainable import run_trial
 
     spec = load_spec(write_tiny_sweep(
@@ -59,7 +59,8 @@ def test_injected_out_of_memory_halves_the_micro_batch_and_the_curve_goes_on(
     def runs_out_of_memory_above_four(config):  # a closure, so Ray ships it by value to its workers
         from transformers import TrainerCallback
 
-        from trainer.train_loop import micro_batching, report_callback, train
+        from trainer.arguments import micro_batching
+        from trainer.train_loop import report_callback, train
 
         class OutOfMemoryAtStep4(TrainerCallback):
             def on_step_end(self, args, state, control, **kwargs):

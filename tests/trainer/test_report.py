@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from trainer.causal_lm import Perplexity
 from trainer.report import RayReportCallback
+from trainer.tasks.causal_lm import Perplexity
 
 
 def test_every_eval_metric_is_reported_under_its_plain_name_without_the_trainer_timings():

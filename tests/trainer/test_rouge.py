@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeps.loading import load_spec
+from sweeps.config.loading import load_spec
 from sweeps.spec import ModelSpec
 from trainer.inference import generate_answers
 from trainer.model import load_tokenizer
@@ -51,7 +51,7 @@ def test_rouge_is_one_for_the_models_own_answers_and_lower_for_others(tiny_model
 
 def test_a_causal_lm_trial_reports_rouge_l_at_each_evaluation(tmp_path: Path, tiny_model_dir: Path,
                                                              qa_data_path: Path) -> None:
-    from conftest import write_tiny_sweep
+    from tests.helpers.sweeps import write_tiny_sweep
 
     spec = load_spec(write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path,
                                       task={"type": "causal_lm", "rouge_samples": 4, "max_new_tokens": 4}),

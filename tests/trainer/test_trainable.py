@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 import ray.train
+from ray.train.v2._internal.constants import DEFAULT_HEALTH_CHECK_INTERVAL_S
 
 from sweeps.spec import DatasetSpec, ModelSpec, SweepSpec
 from trainer.trainable import TRAIN_POLL_ENV, TRAIN_POLL_SECONDS, fit_trial
@@ -40,7 +41,8 @@ def spec(tmp_path: Path) -> SweepSpec:
 def test_the_train_controller_polls_often_so_reports_do_not_wait(tmp_path: Path, fit_calls: list[dict]) -> None:
     fit_trial(spec(tmp_path), config={}, loop=None, oom_retries=0)
     assert [call["poll"] for call in fit_calls] == [TRAIN_POLL_SECONDS]
-    assert float(TRAIN_POLL_SECONDS) < 2.0  # Ray Train's own default, which stalled reports (BENCHMARKS.md, M1)
+    # Faster than the Ray Train default this exists to beat (it stalled reports, BENCHMARKS.md, M1).
+    assert float(fit_calls[0]["poll"]) < DEFAULT_HEALTH_CHECK_INTERVAL_S
 
 
 def test_a_poll_interval_the_user_set_is_kept(tmp_path: Path, fit_calls: list[dict],

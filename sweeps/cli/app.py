@@ -1,0 +1,172 @@
+"""The ``finesweep`` command: thin entry points over the library. Ray and torch load only inside commands
+that need them, so ``--help`` and ``validate`` start fast."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from sweeps.cli import cluster, dashboard, replay
+from sweeps.cli.options import Address, Overrides, SpecPath, SweepDir, err, out
+from sweeps.config.loading import load_spec, read_spec
+from sweeps.config.space import effective_space
+from sweeps.core.errors import UserError
+from sweeps.core.layout import TUNE_DIR
+
+app = typer.Typer(help="Hyperparameter sweeps for LLM fine-tuning on Ray.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+
+
+def main() -> None:
+    # Tune and Optuna narrate at INFO; the live table and the summary say what a user needs.
+    for name in ("ray.tune", "ray.train", "optuna"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        app()
+    except UserError as error:
+        # The message quotes user text (paths, values) verbatim: it must not be read as rich markup.
+        err.print(Text.assemble(("error:", "red"), f" {error}"), highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+
+
+def _load(spec_path: Path, overrides: list[str] | None):
+    return load_spec(spec_path, overrides or [])
+
+
+@app.command()
+def validate(spec_path: SpecPath, overrides: Overrides = None) -> None:
+    """Check a sweep file (and overrides) without starting anything."""
+    spec = _load(spec_path, overrides)
+    space = effective_space(spec)
+    out.print(f"{spec_path}: ok — sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials of "
+              f"{spec.method.name} on {spec.model.path.name}, searching {', '.join(space)}; "
+              f"{spec.search.algorithm} + {spec.scheduler.name}, results in {spec.sweep_dir}", highlight=False)
+
+
+@app.command()
+def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = None) -> None:
+    """Run a sweep and print the best trial."""
+    spec = _load(spec_path, overrides)
+    if (Path(spec.sweep_dir) / TUNE_DIR).exists():
+        raise UserError(f"{spec.sweep_dir} already holds a sweep named {spec.name!r}; nothing was started. "
+                        f"Continue it with `finesweep resume {spec.sweep_dir}`, or give another name (name=...) "
+                        f"or storage.path.")
+    from sweeps.results.summary import summarise_run
+    from sweeps.run.progress import LiveTrialTable
+    from sweeps.run.runner import run_sweep
+
+    started = time.monotonic()
+    run_sweep(spec, address=address, callbacks=[LiveTrialTable(metric=spec.search.metric, mode=spec.search.mode)])
+    summary = summarise_run(spec, wall_seconds=time.monotonic() - started)
+    out.print(summary.text(), highlight=False)
+
+
+@app.command()
+def resume(sweep_dir: SweepDir, address: Address = None) -> None:
+    """Continue an interrupted sweep: finished trials are kept, the rest run again."""
+    from sweeps.results.summary import summarise_run
+    from sweeps.run.runner import resume_sweep
+
+    spec = read_spec(sweep_dir)
+    if not (Path(sweep_dir) / TUNE_DIR).is_dir():
+        raise UserError(f"{sweep_dir}: the sweep never started (no {TUNE_DIR}/); use `finesweep run` instead")
+    started = time.monotonic()
+    resume_sweep(sweep_dir, address=address)
+    out.print(summarise_run(spec, wall_seconds=time.monotonic() - started).text(), highlight=False)
+
+
+@app.command()
+def best(sweep_dir: SweepDir, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Show the best trial of a sweep and its best checkpoint."""
+    from sweeps.results.summary import best_record, leaderboard
+
+    record = best_record(sweep_dir)
+    if as_json:
+        print(json.dumps(record, indent=2))
+        return
+    out.print(leaderboard(sweep_dir))
+    out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']:.4g}\n"
+              f"checkpoint: {record['checkpoint_path']}", highlight=False)
+    if record["chosen"]:
+        chosen = record["chosen"]
+        out.print(f"chosen: trial {chosen['trial_id']} step {chosen['step']} {chosen['metric']}={chosen['value']:.4g} "
+                  f"(picked in the dashboard; `finesweep export` takes it)\ncheckpoint: {chosen['checkpoint_path']}",
+                  highlight=False)
+
+
+@app.command()
+def presets() -> None:
+    """List the named search spaces a sweep can start from (search.preset)."""
+    from search_spaces.presets import PRESET_HELP, PRESETS
+
+    table = Table("preset", "parameters", "what for")
+    for name, space in PRESETS.items():
+        table.add_row(name, ", ".join(space), PRESET_HELP[name])
+    out.print(table)
+
+
+@app.command()
+def sample(sweep_dir: SweepDir,
+           prompt: Annotated[str, typer.Option(help="The prompt to answer.")] = "Hello, who are you?",
+           max_new_tokens: Annotated[int, typer.Option(help="Tokens to generate.")] = 40) -> None:
+    """Generate from the best checkpoint with plain Hugging Face + PEFT code."""
+    from sweeps.results.export import refuse_classification
+    from sweeps.results.summary import best_record
+    from trainer.inference import generate
+
+    refuse_classification(sweep_dir=sweep_dir, command="sample")
+    record = best_record(sweep_dir)
+    out.print(f"[bold]prompt:[/bold] {prompt}", highlight=False)
+    reply = generate(Path(record["checkpoint_path"]), prompt=prompt, max_new_tokens=max_new_tokens)
+    out.print(f"[bold]reply ({record['trial_id']}):[/bold] {reply}", highlight=False)
+
+
+data_app = typer.Typer(help="Look at a sweep's data without training.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("inspect")
+def data_inspect(spec_path: SpecPath, overrides: Overrides = None) -> None:
+    """Load, clean, dedupe and split the sweep's dataset; print the counts before and after (and for a
+    classification task, the rows of each label in each split)."""
+    from trainer.data import clean_and_split, load_pairs
+
+    spec = _load(spec_path, overrides)
+    class_counts: dict[str, dict[str, int]] = {}
+    if spec.task.type == "classification":
+        from trainer.tasks.classification import labelled_splits
+
+        data = labelled_splits(spec)
+        report, class_counts = data.report, data.class_counts
+    else:
+        columns = spec.task.columns(spec.dataset)
+        loaded = load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent, columns=columns)
+        _, report = clean_and_split(loaded, dataset=spec.dataset, columns=columns)
+    table = Table("step", "rows", title=f"{spec.dataset.path.name} (seed {spec.dataset.seed})")
+    for step, rows in report.as_dict().items():
+        table.add_row(step.replace("_", " "), str(rows))
+    out.print(table)
+    if class_counts:
+        train = "train (balanced)" if spec.task.balance else "train"
+        labels = Table("label", train, "eval", title="rows per label")
+        for label in sorted(class_counts["train"].keys() | class_counts["eval"].keys()):
+            labels.add_row(label, *(str(class_counts[split].get(label, 0)) for split in ("train", "eval")))
+        out.print(labels)
+        if spec.task.balance:
+            out.print(f"task.balance dropped {report.train - sum(class_counts['train'].values())} of the "
+                      f"{report.train} train rows", highlight=False)
+
+
+# Laptop → cluster: submit, status, logs, stop, list (after the local commands in --help).
+cluster.register(app)
+# Dashboard and export: pick a checkpoint in the browser, then write it out for plain Hugging Face code.
+dashboard.register(app)
+# Replay: try searchers and schedulers on recorded learning curves, without training.
+replay.register(app)

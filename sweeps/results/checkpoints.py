@@ -1,0 +1,100 @@
+"""The checkpoints Ray Train kept for a sweep's trials, and the one picked in the dashboard (``chosen.json``).
+
+A checkpoint is named by its trial id and its folder name under ``train/<trial_id>/``; both are checked
+against what the sweep directory holds, so names from a web request cannot point outside it. Paths are
+rebuilt from the sweep directory rather than taken from Tune's results, so a sweep copied or mounted
+elsewhere (cluster → laptop) still reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sweeps.config.loading import read_spec
+from sweeps.core.errors import UserError
+from sweeps.core.layout import CHECKPOINT_INFO, CHECKPOINT_NAME, CHOSEN_FILE, TRAIN_DIR, TRIAL_ID
+from sweeps.core.values import best_by
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+
+
+@dataclass(frozen=True)
+class KeptCheckpoint:
+    """One adapter checkpoint Ray Train kept for a trial (the best ``storage.keep_checkpoints`` by metric)."""
+
+    trial_id: str
+    name: str  # the folder name, checkpoint_<date>
+    path: str
+    step: int | None
+    metrics: dict[str, Any]
+    params: dict[str, Any]
+    size_bytes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def trial_checkpoint_dir(*, sweep_dir: Path, trial_id: str) -> Path:
+    """``train/<trial_id>`` of an existing trial; a UserError for anything else."""
+    folder = Path(sweep_dir) / TRAIN_DIR / trial_id
+    if not TRIAL_ID.fullmatch(trial_id) or not folder.is_dir():
+        raise UserError(f"{sweep_dir}: no trial {trial_id!r} with checkpoints")
+    return folder
+
+
+def kept_checkpoints(*, sweep_dir: Path, trial_id: str) -> list[KeptCheckpoint]:
+    """The complete checkpoints of a trial, oldest first (a folder still being written is left out)."""
+    kept = []
+    for folder in sorted(trial_checkpoint_dir(sweep_dir=sweep_dir, trial_id=trial_id).glob("checkpoint_*")):
+        info_file = folder / CHECKPOINT_INFO
+        if not all((folder / name).is_file() for name in (*ADAPTER_FILES, CHECKPOINT_INFO)):
+            continue
+        info = json.loads(info_file.read_text())
+        kept.append(KeptCheckpoint(
+            trial_id=trial_id, name=folder.name, path=str(folder), step=info.get("step"),
+            metrics=info.get("metrics", {}), params=info.get("params", {}),
+            size_bytes=sum(file.stat().st_size for file in folder.iterdir() if file.is_file()),
+        ))
+    return sorted(kept, key=lambda checkpoint: checkpoint.step or 0)
+
+
+def find_checkpoint(*, sweep_dir: Path, trial_id: str, name: str | None = None) -> KeptCheckpoint:
+    """The checkpoint ``name`` of a trial, or without a name the trial's best one by the sweep's metric."""
+    spec = read_spec(sweep_dir)
+    kept = kept_checkpoints(sweep_dir=sweep_dir, trial_id=trial_id)
+    if name is not None:
+        matches = [checkpoint for checkpoint in kept if checkpoint.name == name]
+        if not CHECKPOINT_NAME.fullmatch(name) or not matches:
+            raise UserError(f"trial {trial_id} has no checkpoint {name!r}; kept: "
+                            f"{', '.join(checkpoint.name for checkpoint in kept) or 'none'}")
+        return matches[0]
+    scored = [checkpoint for checkpoint in kept if spec.search.metric in checkpoint.metrics]
+    if not scored:
+        raise UserError(f"trial {trial_id} has no checkpoint with {spec.search.metric} yet")
+    return best_by(scored, key=lambda checkpoint: checkpoint.metrics[spec.search.metric], mode=spec.search.mode)
+
+
+def choose_checkpoint(*, sweep_dir: Path, trial_id: str, name: str | None = None) -> dict[str, Any]:
+    """Record a checkpoint (default: the trial's best) as the sweep's chosen one; returns the record."""
+    spec = read_spec(sweep_dir)
+    checkpoint = find_checkpoint(sweep_dir=sweep_dir, trial_id=trial_id, name=name)
+    record = {"trial_id": trial_id, "checkpoint": checkpoint.name, "checkpoint_path": checkpoint.path,
+              "step": checkpoint.step, "metric": spec.search.metric,
+              "value": checkpoint.metrics.get(spec.search.metric), "params": checkpoint.params,
+              "chosen_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    chosen_file = Path(sweep_dir) / CHOSEN_FILE
+    partial = chosen_file.with_suffix(".json.partial")
+    partial.write_text(json.dumps(record, indent=2))
+    os.replace(partial, chosen_file)  # atomic: a reader never sees half a record
+    return record
+
+
+def chosen_checkpoint(*, sweep_dir: Path) -> dict[str, Any] | None:
+    """The recorded chosen checkpoint, or None when nothing was chosen."""
+    chosen_file = Path(sweep_dir) / CHOSEN_FILE
+    return json.loads(chosen_file.read_text()) if chosen_file.is_file() else None

@@ -1,0 +1,170 @@
+"""The real ``finesweep`` command, run in subprocesses: a bad sweep file or override gets one clear message
+naming the file, the field, the value and what is allowed; exit code 2; no traceback; nothing on disk.
+
+The bad-spec table lives in ``bad_specs.py``; its subprocesses all run at once, in a module fixture."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from sweeps.cli.app import app
+from tests.helpers.sweeps import write_tiny_sweep
+from tests.sweeps.cli.bad_specs import BAD_SPECS, BadSpec
+
+TIMEOUT = 180  # generous for a loaded machine; a spec that wrongly passed would start a real sweep under `run`
+HEAVY_MODULES = ("torch", "ray", "transformers", "optuna")
+# Every command the README documents; a command that goes missing from the app fails here.
+COMMANDS = ("validate", "run", "resume", "best", "presets", "sample", "data", "submit", "status", "logs", "stop",
+            "list", "dashboard", "export", "replay", "curves-from-opda")
+
+
+def finesweep(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sweeps", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=TIMEOUT)
+
+
+def tree(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``folder`` with its size and modification time."""
+    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*"))}
+
+
+def write_bad_spec(case: BadSpec, folder: Path, *, model_dir: Path, data_path: Path) -> Path:
+    spec_path = write_tiny_sweep(folder / "sweep.yaml", model_dir=model_dir, data_path=data_path)
+    if case.text is not None:
+        data = case.text if isinstance(case.text, bytes) else case.text.encode()
+        spec_path.write_bytes(data)
+    elif case.edits:
+        raw = yaml.safe_load(spec_path.read_text())
+        case.apply(raw)
+        spec_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return folder / case.spec
+
+
+@pytest.fixture(scope="module")
+def bad_spec_outcomes(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, qa_data_path: Path):
+    """``{case id: (case folder, its files before, the spec path, the finished process)}``, all run in parallel."""
+    prepared = {}
+    for case in BAD_SPECS:
+        folder = tmp_path_factory.mktemp(case.id)
+        spec_path = write_bad_spec(case, folder, model_dir=tiny_model_dir, data_path=qa_data_path)
+        prepared[case.id] = (folder, tree(folder), spec_path)
+    with ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 1))) as pool:
+        futures = {case.id: pool.submit(finesweep, case.command, str(prepared[case.id][2]), *case.overrides,
+                                        cwd=prepared[case.id][0]) for case in BAD_SPECS}
+        return {name: (*prepared[name], future.result()) for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in BAD_SPECS])
+def test_bad_spec_is_refused_with_a_clear_message_and_nothing_created(case: BadSpec, bad_spec_outcomes):
+    folder, files_before, spec_path, completed = bad_spec_outcomes[case.id]
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 2, output
+    assert "Traceback" not in output
+    assert completed.stderr.startswith(f"error: {spec_path}: "), completed.stderr
+    for expected in case.expected:
+        assert expected in completed.stderr, f"{expected!r} not in:\n{completed.stderr}"
+    assert not (folder / "runs").exists()
+    assert tree(folder) == files_before
+
+
+def test_every_problem_of_a_file_is_reported_in_one_run(tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path):
+    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path,
+                                 training={"batch_size": 0, "max_steps": 12},
+                                 scheduler={"name": "hyperband"}, trainig={"epochs": 2})
+    completed = finesweep("validate", str(spec_path), "search.num_trials", cwd=tmp_path)
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 4, completed.stderr
+    assert all(str(spec_path) in line for line in lines)
+    for field in ("training.batch_size: must be >= 1", "scheduler.name: must be one of", "trainig: unknown key",
+                  "override 'search.num_trials'"):
+        assert sum(field in line for line in lines) == 1, (field, completed.stderr)
+
+
+def test_run_refuses_to_overwrite_an_existing_sweep(tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path):
+    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path)
+    tune_dir = tmp_path / "runs" / "tiny" / "tune"
+    tune_dir.mkdir(parents=True)
+    (tune_dir / "experiment_state.json").write_text("{}")
+    before = tree(tmp_path)
+
+    completed = finesweep("run", str(spec_path), cwd=tmp_path)
+
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert "already holds a sweep named 'tiny'" in completed.stderr
+    assert "nothing was started" in completed.stderr
+    assert "name=" in completed.stderr and "storage.path" in completed.stderr
+    assert tree(tmp_path) == before
+
+
+def test_validate_accepts_the_tiny_sweep(tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path):
+    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path)
+    completed = finesweep("validate", str(spec_path), "search.num_trials=2", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert f"{spec_path}: ok" in completed.stdout
+    assert "2 trials" in completed.stdout
+    assert completed.stderr == ""
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sweep.yaml"]
+
+
+def test_the_app_has_exactly_the_documented_commands_and_help_lists_them(tmp_path: Path):
+    assert set(typer.main.get_command(app).commands) == set(COMMANDS)
+    completed = finesweep("--help", cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    listed = {line.split()[1] for line in completed.stdout.splitlines() if line.startswith("│ ")}
+    assert set(COMMANDS) <= listed, completed.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command: str):
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and command in result.output
+
+
+def test_a_message_is_printed_verbatim_not_as_markup(tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path):
+    folder = tmp_path / "[exp]"
+    folder.mkdir()
+    spec_path = write_tiny_sweep(folder / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path)
+    completed = finesweep("validate", str(spec_path), "name=a[bold]b", cwd=tmp_path)
+    assert completed.returncode == 2
+    assert f"{spec_path}: name:" in completed.stderr and "'a[bold]b'" in completed.stderr
+
+
+# argv: the heavy module names, comma-separated, then the finesweep arguments (none: import only).
+IMPORT_PROBE = """
+import sys
+heavy = set(sys.argv[1].split(","))
+sys.argv = ["finesweep", *sys.argv[2:]]
+from sweeps.cli.app import main
+if sys.argv[1:]:
+    try:
+        main()
+    except SystemExit as exit:
+        assert exit.code in (0, None), exit.code
+print("heavy modules:", ",".join(sorted(heavy & {name.split(".")[0] for name in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("validate",), ("--help",)], ids=["import", "validate", "help"])
+def test_cli_and_validate_do_not_import_heavy_libraries(args, tmp_path: Path, tiny_model_dir: Path,
+                                                        qa_data_path: Path):
+    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path)
+    argv = [*args, str(spec_path)] if args == ("validate",) else list(args)
+    completed = subprocess.run([sys.executable, "-c", IMPORT_PROBE, ",".join(HEAVY_MODULES), *argv], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=TIMEOUT)
+    assert completed.returncode == 0, completed.stderr
+    if args == ("validate",):
+        assert f"{spec_path}: ok" in completed.stdout
+    assert completed.stdout.splitlines()[-1] == "heavy modules: ", completed.stdout
