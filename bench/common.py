@@ -93,10 +93,11 @@ def tiny_files() -> None:
 
 def opda_curves():
     """opda's DeBERTa-base curves (Nicholas Lourie, CC BY-SA 4.0) as a finesweep curves file, read back."""
-    from sweeps.run.curves import convert_opda, read_curves
+    from sweeps.run.curves import read_curves
+    from sweeps.run.opda import convert_deberta
 
     if not OPDA_CURVES.is_file():
-        convert_opda(source=OPDA_SOURCE, target=OPDA_CURVES)
+        convert_deberta(source=OPDA_SOURCE, target=OPDA_CURVES)
     return read_curves(OPDA_CURVES)
 
 

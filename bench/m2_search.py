@@ -1,235 +1,173 @@
-"""M2 search efficiency: searcher + scheduler pairs replayed on opda's 1,024 real DeBERTa-base learning curves
-(MultiNLI matched accuracy every 1,000 steps; Nicholas Lourie, CC BY-SA 4.0), through ``finesweep replay``'s
-code: the real runner, Optuna searcher, ASHA scheduler and Tune bookkeeping, on a simulated clock.
+"""M2 search efficiency: searcher + scheduler arms (bench/m2_arms.py) replayed on opda's real learning curves
+(DeBERTa-base and AlexNet; Nicholas Lourie, CC BY-SA 4.0) on the simulated clock, for every seed, concurrency and
+sweep size: compute to the near-best target against random search without stopping, final regret, and the share
+of seeds that end worse than random's by more than 0.2 pp. Also M4's simulated utilisation.
 
-For each method, concurrency and seed: simulated training steps spent (over all trials, in the order Tune
-processed the reports) until the best-so-far is within 0.5 pp of the best accuracy in the file, and the
-final regret. Also the simulated-clock utilisation M4 reports.
-
-    python -m bench.m2_search [--seeds 20] [--trials 24] [--concurrency 1 4 16] [--minutes 9]
-    python -m bench.m2_search --resume --seeds 20 --minutes 600   # add the seeds m2_runs.json lacks
-    python -m bench.m2_search --resume --methods tpe+asha-grace4  # an extra arm beside the saved ones
+    python -m bench.m2_search                         # the full grid: 20 seeds, c = 1, 4, 16, 24 and 64 trials
+    python -m bench.m2_search --seeds 2               # what make bench runs
+    python -m bench.m2_search --summarise-only        # the tables and plots from bench/out/m2_runs.json
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
-import heapq
-import itertools
 import json
 import logging
 import math
-import os
-import shutil
-import statistics
 import time
+import warnings
+from multiprocessing import Pool
 from typing import Any
 
-from bench.common import FAST_STORAGE, OPDA_SWEEP, OUT, PLOTS, fresh_dir, opda_curves, save, spread
-from sweeps.run.curves import Curves
-from sweeps.run.replay import ReplayLedger, replay_spec, run_replay
+from bench.common import OUT, PLOTS, save, spread
+from bench.m2_arms import ARMS, SETS, WARM_ARMS, replay_arm
 
-METHODS = {  # label → (search.algorithm, scheduler.name, scheduler.grace_period); the first is the default
-    "tpe+asha": ("tpe", "asha", 1),
-    "random": ("random", "none", 1),
-    "random+asha": ("random", "asha", 1),
-    "tpe": ("tpe", "none", 1),
-    # Not one of the issue's four: ASHA judging a run after 4 reports instead of 1 (BENCHMARKS.md, M2).
-    "tpe+asha-grace4": ("tpe", "asha", 4),
-}
-COMPARED = ("tpe+asha", "random", "random+asha", "tpe")  # the issue's comparison: what make bench runs
 RUNS_FILE = OUT / "m2_runs.json"
-TARGET_GAP = 0.005  # 0.5 pp of accuracy
-GOAL_BUDGET_FACTOR = 4
+REGRET_SLACK = 0.002  # a seed "loses to random" when its final regret is worse than random's by more than 0.2 pp
 
 
-def sim_utilisation(ledger: ReplayLedger, *, slots: int) -> float:
-    """Busy ÷ available slot-steps on the simulated clock, trials placed on the first free slot in the order
-    Tune started them, each lasting the steps it trained."""
-    trained = ledger.trained_steps()
-    free_at = [0] * slots
-    for trial in ledger.starts:
-        heapq.heappush(free_at, heapq.heappop(free_at) + trained.get(trial, 0))
-    return sum(trained.values()) / (max(free_at) * slots)
+def _job(job: tuple[str, str, int, int, int]) -> dict[str, Any]:
+    warnings.filterwarnings("ignore")
+    logging.getLogger("optuna").setLevel(logging.ERROR)
+    set_name, arm, trials, concurrency, seed = job
+    return replay_arm(set_name=set_name, arm=arm, trials=trials, concurrency=concurrency, seed=seed)
 
 
-def replay_once(curves: Curves, *, method: str, concurrency: int, seed: int, trials: int) -> dict[str, Any]:
-    algorithm, scheduler, grace_period = METHODS[method]
-    storage = fresh_dir(f"m2-{method}-{concurrency}-{seed}", base=FAST_STORAGE)
-    overrides = [f"search.algorithm={algorithm}", f"scheduler.name={scheduler}", f"search.seed={seed}",
-                 f"scheduler.grace_period={grace_period}",
-                 f"search.num_trials={trials}", f"search.max_concurrent_trials={concurrency}",
-                 f"storage.path={storage}"]
-    spec = replay_spec(spec_path=OPDA_SWEEP, overrides=overrides, curves=curves)
-    ledger = ReplayLedger(spec.search.metric)
-    started = time.monotonic()
-    run_replay(spec=spec, curves=curves, callbacks=[ledger])
-    shutil.rmtree(storage, ignore_errors=True)
-    curve = ledger.budget_curve(mode="max")
-    target = curves.best_value() - TARGET_GAP
-    return {"method": method, "concurrency": concurrency, "seed": seed, "seconds": time.monotonic() - started,
-            "budget_to_target": next((spent for spent, best in curve if best >= target), math.inf),
-            "regret": curves.best_value() - curve[-1][1], "budget": curve[-1][0],
-            "sim_utilisation": sim_utilisation(ledger, slots=concurrency), "curve": _steps_only(curve)}
+def replay_grid(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Every (set, arm, trials, concurrency, seed) of the grid, over ``--processes`` processes."""
+    from sweeps.run.opda import convert_opda
+
+    for curve_set in SETS.values():
+        if not curve_set.curves_file.is_file():
+            convert_opda(source=curve_set.source, target=curve_set.curves_file)
+    jobs = [(set_name, arm, trials, concurrency, seed) for set_name in args.sets for arm in args.arms
+            for trials in args.trials for concurrency in args.concurrency for seed in range(args.seeds)]
+    with Pool(args.processes) as pool:
+        return pool.map(_job, jobs, chunksize=2)
 
 
-def early_ranks(curves: Curves, *, reports: tuple[int, ...] = (1, 2, 4, 8)) -> dict[str, Any]:
-    """The share of the runs that come within TARGET_GAP of the best which sit below the median of all runs at
-    their k-th report: the good runs an ASHA rung k reports in (reduction factor 2) would stop."""
-    target = curves.best_value() - TARGET_GAP
-    good = [run.curve for run in curves.runs if max(value for _, value in run.curve) >= target]
-    below = {}
-    for k in reports:
-        median = statistics.median(run.curve[k - 1][1] for run in curves.runs if len(run.curve) >= k)
-        below[k] = sum(curve[k - 1][1] < median for curve in good if len(curve) >= k) / len(good)
-    return {"runs": len(curves.runs), "runs_reaching_target": len(good), "below_median_at_report": below}
-
-
-def summarise(runs: list[dict[str, Any]], *, concurrency: int) -> dict[str, Any]:
-    rows = {}
-    for method in METHODS:
-        mine = [run for run in runs if run["method"] == method and run["concurrency"] == concurrency]
-        if not mine:
-            continue
-        rows[method] = {key: spread([run[key] for run in mine])
-                        for key in ("budget_to_target", "regret", "budget", "sim_utilisation")}
-        rows[method]["reached"] = sum(math.isfinite(run["budget_to_target"]) for run in mine)
-    if "tpe+asha" not in rows or "random" not in rows:
-        return rows
-    default, baseline = rows["tpe+asha"], rows["random"]
-    factor = baseline["budget_to_target"]["median"] / default["budget_to_target"]["median"]
-    rows["goal"] = {"budget_factor": factor, "budget_met": factor >= GOAL_BUDGET_FACTOR,
-                    "regret_met": default["regret"]["median"] <= baseline["regret"]["median"]}
+def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (set, trials, concurrency, arm): medians, and the factors and losses against the baseline."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["set"], run["trials"], run["concurrency"], run["arm"]), []).append(run)
+    rows = []
+    for (set_name, trials, concurrency, arm), mine in sorted(groups.items()):
+        baseline = groups.get((set_name, trials, concurrency, "half-random" if arm in WARM_ARMS else "random"), [])
+        rows.append(_row(mine, baseline=baseline) | {"set": set_name, "trials": trials, "concurrency": concurrency,
+                                                      "arm": arm})
     return rows
 
 
-def plot(runs: list[dict[str, Any]], *, concurrencies: list[int], best: float) -> None:
+def _row(mine: list[dict[str, Any]], *, baseline: list[dict[str, Any]]) -> dict[str, Any]:
+    budget = spread([run["budget_to_target"] for run in mine])["median"]
+    base_budget = spread([run["budget_to_target"] for run in baseline])["median"] if baseline else math.nan
+    base_regret = {run["seed"]: run["regret"] for run in baseline}
+    losses = [run["regret"] - base_regret[run["seed"]] > REGRET_SLACK for run in mine if run["seed"] in base_regret]
+    return {"seeds": len(mine), "reached": sum(math.isfinite(run["budget_to_target"]) for run in mine),
+            "budget_factor": base_budget / budget if budget and math.isfinite(budget) else 0.0,
+            "regret_pp": 100 * spread([run["regret"] for run in mine])["median"],
+            "mean_regret_pp": 100 * sum(run["regret"] for run in mine) / len(mine),
+            "loses_to_random": sum(losses) / len(losses) if losses else math.nan,
+            "cost_factor": (spread([run["cost"] for run in baseline])["median"] /
+                            spread([run["cost"] for run in mine])["median"]) if baseline else math.nan,
+            "utilisation": spread([run["utilisation"] for run in mine])["median"],
+            "seconds": sum(run["seconds"] for run in mine)}
+
+
+def print_tables(rows: list[dict[str, Any]]) -> None:
+    """Markdown, one table per curve set: the arms down, the (trials, concurrency) cells across."""
+    for set_name in dict.fromkeys(row["set"] for row in rows):
+        mine = [row for row in rows if row["set"] == set_name]
+        cells = sorted({(row["trials"], row["concurrency"]) for row in mine})
+        print(f"\n{SETS[set_name].label}: budget factor vs random (×) / median regret (pp) / seeds losing to random")
+        print("| arm | " + " | ".join(f"{t} trials, c={c}" for t, c in cells) + " |")
+        print("|---" * (len(cells) + 1) + "|")
+        for arm in dict.fromkeys(row["arm"] for row in mine):
+            by_cell = {(row["trials"], row["concurrency"]): row for row in mine if row["arm"] == arm}
+            print(f"| {arm} | " + " | ".join(_cell(by_cell.get(cell)) for cell in cells) + " |")
+
+
+def _cell(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "–"
+    losing = "" if math.isnan(row["loses_to_random"]) else f" / {100 * row['loses_to_random']:.0f}%"
+    return f"{row['budget_factor']:.2f}× / {row['regret_pp']:.2f}{losing}"
+
+
+PLOTTED = ("random", "default", "priors", "curve", "old-default")
+
+
+def plot(runs: list[dict[str, Any]], *, trials: int) -> None:
+    """Per set: median regret of the best-so-far against compute spent, one panel per concurrency."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(concurrencies), figsize=(4.5 * len(concurrencies), 3.8), sharey=True,
-                                squeeze=False)
-    grid = [1000 * 2 ** (i / 4) for i in range(4 * 12)]  # 1,000 to 4M steps
-    for axis, concurrency in zip(axes[0], concurrencies, strict=True):
-        for method in METHODS:
-            mine = [run["curve"] for run in runs if run["method"] == method and run["concurrency"] == concurrency]
-            if not mine:
-                continue
-            bands = [spread([_regret_at(curve, budget, best) for curve in mine]) for budget in grid]
-            line, = axis.plot(grid, [100 * b["median"] for b in bands], label=method)
-            axis.fill_between(grid, [100 * b["q1"] for b in bands], [100 * b["q3"] for b in bands],
-                              color=line.get_color(), alpha=0.15)
-        axis.axhline(100 * TARGET_GAP, color="grey", linestyle=":", linewidth=1)
-        axis.set(xscale="log", yscale="log", title=f"concurrency {concurrency}", xlabel="simulated steps spent")
-    axes[0][0].set_ylabel("regret of best-so-far (pp)")
-    axes[0][0].legend(fontsize=8)
-    seeds = len({run["seed"] for run in runs})
-    figure.suptitle(f"Replayed opda DeBERTa-base curves (data: N. Lourie, CC BY-SA 4.0)\nmedian and quartiles "
-                    f"over {seeds} seeds; dotted: the 0.5 pp target", fontsize=9)
-    figure.tight_layout()
-    for folder in (OUT, PLOTS):
-        folder.mkdir(parents=True, exist_ok=True)
-        figure.savefig(folder / "m2_best_so_far.png", dpi=80)
+    from sweeps.run.curves import read_curves
+
+    for set_name, curve_set in SETS.items():
+        mine = [run for run in runs if run["set"] == set_name and run["trials"] == trials]
+        if not mine:
+            continue
+        best = read_curves(curve_set.curves_file).best_value()
+        concurrencies = sorted({run["concurrency"] for run in mine})
+        figure, axes = plt.subplots(1, len(concurrencies), figsize=(4.5 * len(concurrencies), 3.8), squeeze=False)
+        for axis, concurrency in zip(axes[0], concurrencies, strict=True):
+            _panel(axis, [run for run in mine if run["concurrency"] == concurrency], best=best)
+            axis.axhline(100 * curve_set.target_gap, color="grey", linestyle=":", linewidth=1)
+            axis.set(xscale="log", yscale="log", title=f"c = {concurrency}", xlabel="compute spent")
+        axes[0][0].set_ylabel("regret of the best so far (pp)")
+        axes[0][0].legend(fontsize=8)
+        figure.suptitle(f"{curve_set.label}, {trials} trials: medians over "
+                        f"{len({run['seed'] for run in mine})} seeds (data: N. Lourie, CC BY-SA 4.0)", fontsize=9)
+        figure.tight_layout()
+        PLOTS.mkdir(parents=True, exist_ok=True)
+        figure.savefig(PLOTS / f"m2_{set_name}.png", dpi=80)
 
 
-def _regret_at(curve: list[tuple[int, float]], budget: float, best: float) -> float:
-    # Before a run's first report nothing is found yet: the regret of "nothing" is the best value itself.
-    # A run that reached the best has zero regret; 0.01 pp keeps it on the log axis.
-    index = bisect.bisect_right(curve, budget, key=lambda point: point[0])
+def _panel(axis: Any, runs: list[dict[str, Any]], *, best: float) -> None:
+    budgets = sorted(spent for run in runs for spent, _ in run["curve"])
+    grid = [budgets[0] * (budgets[-1] / budgets[0]) ** (i / 60) for i in range(61)]
+    for arm in PLOTTED:
+        curves = [run["curve"] for run in runs if run["arm"] == arm]
+        if curves:
+            medians = [spread([_regret_at(curve, spent, best) for curve in curves])["median"] for spent in grid]
+            axis.plot(grid, [100 * value for value in medians], label=arm)
+
+
+def _regret_at(curve: list[list[float]], budget: float, best: float) -> float:
+    # Nothing found before the first report: "nothing" is as far as the best value itself. 0.01 pp keeps a run
+    # that found the best on a log axis.
+    index = bisect.bisect_right([spent for spent, _ in curve], budget)
     return max(best - curve[index - 1][1], 1e-4) if index else best
-
-
-def replay_seeds(curves: Curves, *, methods: list[str], concurrencies: list[int], seeds: int, trials: int,
-                 minutes: float, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The ``saved`` runs plus every method and concurrency they lack, seed after seed, until ``seeds`` or the
-    time budget is reached (a seed is always finished); all saved to RUNS_FILE after every seed, so a
-    stopped run keeps what it did."""
-    runs = list(saved)
-    done = {(run["method"], run["concurrency"], run["seed"]) for run in saved}
-    started = time.monotonic()
-    for seed in range(seeds):
-        if time.monotonic() - started > 60 * minutes:
-            print(f"time budget of {minutes:g} min spent: stopped before seed {seed}", flush=True)
-            break
-        for concurrency, method in itertools.product(concurrencies, methods):
-            if (method, concurrency, seed) in done:
-                continue
-            run = replay_once(curves, method=method, concurrency=concurrency, seed=seed, trials=trials)
-            runs.append(run)
-            print(f"{method:12s} c={concurrency:2d} seed={seed:2d}: to target {run['budget_to_target']:9.0f} "
-                  f"steps, regret {100 * run['regret']:.2f} pp, {run['seconds']:.1f} s", flush=True)
-        RUNS_FILE.write_text(json.dumps({"trials": trials, "runs": runs}))
-    return runs
-
-
-def _steps_only(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    # The best-so-far is a step function: its changes and its end are all a plot needs.
-    kept = [point for index, point in enumerate(curve) if index == 0 or point[1] != curve[index - 1][1]]
-    return [*kept, curve[-1]] if kept[-1] != curve[-1] else kept
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--trials", type=int, default=24, help="trials per replayed sweep")
+    parser.add_argument("--trials", type=int, nargs="+", default=[24, 64])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(COMPARED))
-    parser.add_argument("--minutes", type=float, default=9.0,
-                        help="start no new seed after this many minutes (make bench gives 4: one seed)")
-    parser.add_argument("--resume", action="store_true",
-                        help="keep the runs bench/out/m2_runs.json holds and replay only what it lacks")
-    parser.add_argument("--summarise-only", action="store_true",
-                        help="only summarise and plot the runs bench/out/m2_runs.json holds")
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--summarise-only", action="store_true", help="tables and plots of bench/out/m2_runs.json")
     args = parser.parse_args()
-    # Tune's per-result JSON/CSV/TensorBoard files are bookkeeping, which M3 prices; here they only slow
-    # the sweeps down (the ledger keeps what M2 needs). Without them Tune's result reader logs one error per
-    # trial at the end of every sweep, which would bury the progress lines.
-    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.CRITICAL)
-    curves = opda_curves()
-    trials, runs = saved_runs(args, parser=parser)
-    if not args.summarise_only:
-        runs = replay_seeds(curves, methods=args.methods, concurrencies=args.concurrency, seeds=args.seeds,
-                            trials=trials, minutes=args.minutes, saved=runs)
-    runs = [run for run in runs if run["concurrency"] in args.concurrency]
-    plot(runs, concurrencies=args.concurrency, best=curves.best_value())
-    summary = {str(c): summarise(runs, concurrency=c) for c in args.concurrency}
-    profile = early_ranks(curves)
-    save("m2_search", {"trials_per_sweep": trials, "seeds": len({run["seed"] for run in runs}),
-                       "best_in_file": curves.best_value(), "summary": summary, "early_ranks": profile,
-                       "runs": [{k: v for k, v in run.items() if k != "curve"} for run in runs]})
-    print_summary(summary, profile=profile)
+    started = time.monotonic()
+    if args.summarise_only:
+        runs = json.loads(RUNS_FILE.read_text())["runs"]
+    else:
+        runs = replay_grid(args)
+        RUNS_FILE.write_text(json.dumps({"runs": runs}))
+    rows = summarise(runs)
+    plot(runs, trials=min(run["trials"] for run in runs))
+    print_tables(rows)
+    minutes = (time.monotonic() - started) / 60
+    save("m2_search", {"seeds": args.seeds, "rows": rows, "minutes": minutes})
+    print(f"\n{len(runs)} replayed sweeps in {minutes:.1f} min")
 
-
-def saved_runs(args: argparse.Namespace, *, parser: argparse.ArgumentParser) -> tuple[int, list[dict[str, Any]]]:
-    """Trials per sweep and the runs to start from: RUNS_FILE's with --resume or --summarise-only, else none
-    (the old file is moved aside: 20 seeds are hours of replay)."""
-    resumed = (args.resume and RUNS_FILE.exists()) or args.summarise_only
-    saved = json.loads(RUNS_FILE.read_text()) if resumed else {"runs": []}
-    if not saved["runs"] and RUNS_FILE.exists():
-        RUNS_FILE.replace(RUNS_FILE.with_name("m2_runs.previous.json"))
-    trials = saved.get("trials", args.trials)
-    if trials != args.trials and not args.summarise_only:
-        parser.error(f"{RUNS_FILE} holds sweeps of {trials} trials, but --trials is {args.trials}")
-    return trials, saved["runs"]
-
-
-def print_summary(summary: dict[str, Any], *, profile: dict[str, Any]) -> None:
-    for concurrency, rows in summary.items():
-        for method, row in rows.items():
-            if method != "goal":
-                print(f"c={concurrency:>2} {method:16s} to target {row['budget_to_target']['median']:>9,.0f} steps "
-                      f"({row['reached']} reached), regret {100 * row['regret']['median']:.2f} pp, "
-                      f"{row['budget']['median']:>9,.0f} steps in all")
-        if "goal" in rows:
-            print(f"concurrency {concurrency}: default needs {rows['goal']['budget_factor']:.2f}x less budget than "
-                  f"random search; regret no worse: {rows['goal']['regret_met']}")
-    shares = ", ".join(f"{100 * share:.0f} % at report {k}" for k, share in profile["below_median_at_report"].items())
-    print(f"{profile['runs_reaching_target']} of {profile['runs']} recorded runs come within the target; below the "
-          f"median of all runs: {shares}")
 
 if __name__ == "__main__":
     main()

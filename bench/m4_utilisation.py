@@ -3,7 +3,8 @@
 Real: a tiny sweep through the unmodified product path (TPE + ASHA, Tune trial → Ray Train worker), as many
 concurrent trials as cores; busy = the sum of the trials' ``time_total_s`` (a trial's Train start-up counts as
 busy), available = the sweep's wall time (Ray already up) × concurrent slots.
-Simulated: the replayed sweeps of M2 (default TPE + ASHA), on their simulated clock (bench/out/m2_search.json).
+Simulated: the replayed sweeps of M2 (the default arm, DeBERTa, 24 trials), on their simulated clock
+(bench/out/m2_search.json).
 
     python -m bench.m4_utilisation [--trials 6]
 """
@@ -44,8 +45,9 @@ def simulated() -> dict[str, Any] | None:
     path = OUT / "m2_search.json"
     if not path.is_file():
         return None
-    summary = json.loads(path.read_text())["summary"]
-    return {concurrency: rows["tpe+asha"]["sim_utilisation"] for concurrency, rows in summary.items()}
+    rows = json.loads(path.read_text())["rows"]
+    return {row["concurrency"]: {"median": row["utilisation"]} for row in rows
+            if row["arm"] == "default" and row["set"] == "deberta" and row["trials"] == 24}
 
 
 def main() -> None:

@@ -78,6 +78,26 @@ def _suggest(trial: optuna.Trial, *, name: str, param: ParamSpec) -> Any:
     raise TypeError(f"cannot suggest a {param.type} parameter directly: {name}")
 
 
+def distributions(space: SearchSpace) -> dict[str, optuna.distributions.BaseDistribution]:
+    """The Optuna distribution of every parameter :func:`define_by_run` suggests (a tied one's factor under
+    ``<name>.factor``), for trials made outside a study (warm start)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    result: dict[str, optuna.distributions.BaseDistribution] = {}
+    for name, param in space.items():
+        if isinstance(param, LogUniform):
+            result[name] = FloatDistribution(param.low, param.high, log=True)
+        elif isinstance(param, Uniform):
+            result[name] = FloatDistribution(param.low, param.high, step=param.step)
+        elif isinstance(param, IntRange):
+            result[name] = IntDistribution(param.low, param.high, step=param.step, log=param.log)
+        elif isinstance(param, Choice):
+            result[name] = CategoricalDistribution(param.values)
+        else:
+            result[factor_name(name)] = CategoricalDistribution(param.factors)
+    return result
+
+
 def check_space(space: SearchSpace, *, searchable: Mapping[str, str]) -> list[tuple[str, str]]:
     """Every cross-parameter error in ``space`` as ``(field path, message)`` pairs.
 

@@ -11,7 +11,7 @@ runs in addition to the grid: Optuna's ``GridSampler`` does not count enqueued t
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,8 @@ from sweeps.core.words import did_you_mean
 
 if TYPE_CHECKING:
     import optuna
-    from ray.tune.search.optuna import OptunaSearch
+
+    from search_spaces.study import SweepSearch
 
 
 def build_searcher(
@@ -32,37 +33,46 @@ def build_searcher(
     mode: str,
     algorithm: str,
     seed: int,
-    journal_path: Path,
+    journal_path: Path | None,
     study_name: str,
     initial_points: list[dict[str, Any]],
-) -> OptunaSearch:
-    """An ``OptunaSearch`` over ``space`` whose study lives in ``journal_path``, so it survives a crash
-    and optuna-dashboard can attach to it. Raises ``ValueError`` for an invalid space or point."""
+    prior_weight: float = 10.0,
+    past_trials: Sequence[optuna.trial.FrozenTrial] = (),
+) -> SweepSearch:
+    """A :class:`search_spaces.study.SweepSearch` (Ray's ``OptunaSearch``) over ``space`` whose study lives in
+    ``journal_path``, so it survives a crash and optuna-dashboard can attach to it (None: in memory, for
+    simulations). Parameters with a ``prior`` are drawn from it with the decaying ``prior_weight`` (see
+    :mod:`search_spaces.priors`). ``past_trials`` (warm start) enter a new study before its first sample.
+    Raises ``ValueError`` for an invalid space or point."""
     import optuna
-    from ray.tune.search.optuna import OptunaSearch
+
+    from search_spaces.study import SweepSearch
 
     # Optuna logs every study and trial at INFO; finesweep's live table and summary already say it.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     search_space = define_by_run(space)
     sampler = _sampler(algorithm=algorithm, seed=seed, space=space)
+    priors = {name: param.prior for name, param in space.items() if getattr(param, "prior", None) is not None}
+    if priors:
+        from search_spaces.priors import PriorSampler
+
+        sampler = PriorSampler(sampler, priors=priors, weight=prior_weight, seed=seed)
     errors = check_initial_points(initial_points, space=space, algorithm=algorithm)
     if errors:
         raise ValueError("\n".join(f"{field}: {message}" for field, message in errors))
-    journal_path.parent.mkdir(parents=True, exist_ok=True)
-    storage = journal_storage(journal_path)
+    storage = None
+    if journal_path is not None:
+        journal_path.parent.mkdir(parents=True, exist_ok=True)
+        storage = journal_storage(journal_path)
     # A resumed study already holds its initial points (run or still queued): enqueueing them again
     # would run them twice.
-    resumed = _has_study(storage, study_name=study_name)
-    points = [] if resumed else [_fixed_params(point, space=space) for point in initial_points]
-    return OptunaSearch(
-        space=search_space,
-        metric=metric,
-        mode=mode,
-        points_to_evaluate=points,
-        sampler=sampler,
-        study_name=study_name,
-        storage=storage,
-    )
+    resumed = storage is not None and _has_study(storage, study_name=study_name)
+    points = [] if resumed else [optuna_params(point, space=space) for point in initial_points]
+    searcher = SweepSearch(space=search_space, metric=metric, mode=mode, points_to_evaluate=points, sampler=sampler,
+                           study_name=study_name, storage=storage)
+    if not resumed:  # a resumed study holds them already
+        searcher.add_trials(list(past_trials))
+    return searcher
 
 
 def journal_storage(journal_path: Path) -> optuna.storages.JournalStorage:
@@ -156,7 +166,15 @@ def _factor_of(value: Any, *, base: Any, factors: list[float]) -> float | None:
     return next((f for f in factors if math.isclose(tied_value(factor=f, base=base), value)), None)
 
 
-def _fixed_params(point: Mapping[str, Any], *, space: SearchSpace) -> dict[str, Any]:
+def fits(point: Mapping[str, Any], *, space: SearchSpace) -> bool:
+    """Whether ``point`` (spec paths) gives every searched parameter a value the space can take."""
+    given = all(name in point or factor_name(name) in point for name in space)
+    restricted = {key: value for key, value in point.items() if key in space or key.removesuffix(".factor") in space}
+    return given and not _point_errors(restricted, space=space)
+
+
+def optuna_params(point: Mapping[str, Any], *, space: SearchSpace) -> dict[str, Any]:
+    """``point`` (spec paths, a tied parameter by value or by factor) as the Optuna study's parameters."""
     # Optuna knows a tied parameter only through its factor: a value under the tied name itself would
     # be silently ignored.
     params = {key: value for key, value in point.items() if not isinstance(space.get(key), Tied)}

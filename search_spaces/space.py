@@ -18,12 +18,34 @@ class _Distribution(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Prior(_Distribution):
+    """A belief about where good values lie (πBO, PriorBand): the sampler draws from it early and forgets it
+    as trials report (see ``search.prior_weight``)."""
+
+    mode: float = Field(description="The most likely good value; inside [low, high].")
+    spread: float = Field(gt=0, description="One standard deviation of the belief: a factor > 1 for a log-scale "
+                          "parameter (2 = half to double the mode), a width in the parameter's units otherwise.")
+    source: str | None = Field(default=None, description="Where the belief comes from (a paper, a past sweep).")
+
+
+def _prior_inside(prior: Prior | None, *, low: float, high: float, log: bool) -> None:
+    if prior is None:
+        return
+    if not low <= prior.mode <= high:
+        raise ValueError(f"`low <= prior.mode <= high` must hold, but got (low={low}, prior.mode={prior.mode}, "
+                         f"high={high})")
+    if log and prior.spread <= 1:
+        raise ValueError(f"a log-scale parameter's prior.spread is a factor, so `spread > 1` must hold, but got "
+                         f"(spread={prior.spread}); e.g. 2 for half to double the mode")
+
+
 class LogUniform(_Distribution):
     """A float sampled uniformly in log space: the right prior for learning rates."""
 
     type: Literal["loguniform"]
     low: float = Field(description="Smallest value; must be > 0.")
     high: float = Field(description="Largest value; must be > low.")
+    prior: Prior | None = Field(default=None, description="Where good values likely lie (optional).")
 
     @model_validator(mode="after")
     def _bounds(self) -> LogUniform:
@@ -31,6 +53,7 @@ class LogUniform(_Distribution):
             raise ValueError(f"`low > 0` must hold for loguniform, but got (low={self.low}); use uniform instead")
         if not self.low < self.high:
             raise ValueError(f"`low < high` must hold, but got (low={self.low}, high={self.high})")
+        _prior_inside(self.prior, low=self.low, high=self.high, log=True)
         return self
 
 
@@ -41,6 +64,7 @@ class Uniform(_Distribution):
     low: float = Field(description="Smallest value.")
     high: float = Field(description="Largest value; must be > low.")
     step: float | None = Field(default=None, description="Grid spacing (optional, > 0).")
+    prior: Prior | None = Field(default=None, description="Where good values likely lie (optional).")
 
     @model_validator(mode="after")
     def _bounds(self) -> Uniform:
@@ -48,6 +72,7 @@ class Uniform(_Distribution):
             raise ValueError(f"`low < high` must hold, but got (low={self.low}, high={self.high})")
         if self.step is not None and self.step <= 0:
             raise ValueError(f"`step > 0` must hold, but got (step={self.step})")
+        _prior_inside(self.prior, low=self.low, high=self.high, log=False)
         return self
 
 
@@ -59,6 +84,7 @@ class IntRange(_Distribution):
     high: int = Field(description="Largest value (included); must be >= low.")
     step: int = Field(default=1, description="Spacing between values (>= 1; must be 1 when log is true).")
     log: bool = Field(default=False, description="Sample in log space (needs low >= 1).")
+    prior: Prior | None = Field(default=None, description="Where good values likely lie (optional).")
 
     @model_validator(mode="after")
     def _bounds(self) -> IntRange:
@@ -70,6 +96,7 @@ class IntRange(_Distribution):
             raise ValueError(
                 f"log=true needs `low >= 1` and `step == 1`, but got (low={self.low}, step={self.step})"
             )
+        _prior_inside(self.prior, low=self.low, high=self.high, log=self.log)
         return self
 
 

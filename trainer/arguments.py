@@ -51,6 +51,8 @@ def training_arguments(spec: SweepSpec, *, output_dir: str, args_class: type[Tra
         max_steps=training.max_steps or -1,
         optim=HF_OPTIMIZERS[training.optimizer],
         weight_decay=training.weight_decay,
+        optim_args=f"momentum={training.momentum}" if training.optimizer == "sgd" and training.momentum else None,
+        label_smoothing_factor=training.label_smoothing,
         warmup_steps=training.warmup_ratio,  # transformers 5 reads a value below 1 as a ratio
         lr_scheduler_type=training.lr_scheduler,
         max_grad_norm=training.max_grad_norm,

@@ -71,10 +71,11 @@ class RayReportCallback(TrainerCallback):
     """
 
     def __init__(self, *, metric: str, mode: str, params: dict[str, Any], checkpoints: bool = True,
-                 run_info: dict[str, Any] | None = None, reported_through_step: int = 0):
+                 run_info: dict[str, Any] | None = None, reported_through_step: int = 0, examples_per_step: int = 1):
         self.metric = metric
         self.mode = mode
         self.params = params
+        self.examples_per_step = examples_per_step  # the global batch: what scheduler.time_unit examples counts
         self.checkpoints = checkpoints  # False: metrics only (bench/m5_checkpoints.py prices the checkpoints)
         self.run_info = run_info or {}  # reported with every metric: how this run was started
         # A run started again (out of memory) trains from the start but reports only the steps after this.
@@ -97,6 +98,9 @@ class RayReportCallback(TrainerCallback):
         import ray.train
 
         metrics = self._metrics(metrics, step=state.global_step, epoch=state.epoch)
+        # The time units a scheduler may count in (scheduler.time_unit), besides Tune's own report count.
+        metrics.update(progress=state.global_step / state.max_steps,
+                       examples=state.global_step * self.examples_per_step)
         # Tune marks a scheduler-stopped trial `done` too; only the trainer knows training really ended.
         metrics["training_finished"] = state.global_step >= state.max_steps
         metrics.update(self.run_info)

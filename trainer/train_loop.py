@@ -33,7 +33,8 @@ def report_callback(config: dict[str, Any]) -> TrainerCallback:
     # Tune's record of it afresh, so it reports every step again.
     reported = last_reported_step() if run_info["oom_retries"] else 0
     return RayReportCallback(metric=spec.search.metric, mode=spec.search.mode, params=config["params"],
-                             run_info=run_info, reported_through_step=reported)
+                             run_info=run_info, reported_through_step=reported,
+                             examples_per_step=spec.training.batch_size)
 
 
 def train(spec: SweepSpec, *, callbacks: Sequence[TrainerCallback]) -> None:

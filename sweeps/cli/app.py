@@ -15,10 +15,12 @@ from rich.text import Text
 
 from sweeps.cli import cluster, dashboard, replay
 from sweeps.cli.options import Address, Overrides, SpecPath, SweepDir, err, out
+from sweeps.config.advice import scheduler_notes
 from sweeps.config.loading import load_spec, read_spec
 from sweeps.config.space import effective_space
-from sweeps.core.errors import UserError
+from sweeps.core.errors import SpecError, UserError
 from sweeps.core.layout import TUNE_DIR
+from sweeps.run.warm_start import warm_start_problems
 
 app = typer.Typer(help="Hyperparameter sweeps for LLM fine-tuning on Ray.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -37,7 +39,14 @@ def main() -> None:
 
 
 def _load(spec_path: Path, overrides: list[str] | None):
-    return load_spec(spec_path, overrides or [])
+    """The validated spec, its warm-start sources checked too; advice on its numbers goes to stderr."""
+    spec = load_spec(spec_path, overrides or [])
+    problems = warm_start_problems(spec)
+    if problems:
+        raise SpecError(str(spec_path), problems)
+    for note in scheduler_notes(spec):
+        err.print(Text.assemble(("note:", "yellow"), f" {note}"), highlight=False, soft_wrap=True)
+    return spec
 
 
 @app.command()

@@ -22,18 +22,8 @@ DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[str, str] | None = None) -> list[str]:
     """Rules that span sections: files exist, the metric fits the task, the space fits the spec."""
     problems = _file_problems(spec) if check_files else []
-    reporter = "the replayed curves file" if metrics else f"the {spec.task.type} task"
-    metrics = metrics or spec.task.metrics
-    if spec.search.metric not in metrics:
-        problems.append(f"search.metric: must be a metric {reporter} reports ({' or '.join(metrics)}), "
-                        f"but got {spec.search.metric!r}")
-    elif spec.search.mode != metrics[spec.search.metric]:
-        problems.append(f"search.mode: must be {metrics[spec.search.metric]!r} for {spec.search.metric}, "
-                        f"but got {spec.search.mode!r}")
+    problems += _metric_problems(spec, metrics=metrics)
     problems += _rouge_problems(spec)
-    if spec.scheduler.max_t is not None and spec.scheduler.grace_period > spec.scheduler.max_t:
-        problems.append(f"scheduler.grace_period: `grace_period <= max_t` must hold, but got "
-                        f"(grace_period={spec.scheduler.grace_period}, max_t={spec.scheduler.max_t})")
     workers = spec.resources.workers
     if spec.training.batch_size % workers:
         problems.append(f"training.batch_size: must be a multiple of resources.workers ({workers}), each worker "
@@ -45,17 +35,58 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
     if not space:  # initial points would only repeat that nothing is searched
         return [*problems, "search_space: empty; give at least one parameter or a search.preset "
                            "(see `finesweep presets`)"]
+    problems += _scheduler_problems(spec, space=space, replay=metrics is not None)
     method = spec.method.name
     searchable = searchable_paths(method=method, task=spec.task.type)
     problems += [f"{field}: {message}{other_method_hint(field.removeprefix('search_space.'), method=method)}"
                  for field, message in check_space(space, searchable=searchable)]
     problems += method_problems(spec, space=space, check_machine=check_files)
     problems += _searched_batch_size_problems(space, workers=workers)
+    return problems + _sampler_problems(spec, space=space)
+
+
+def _metric_problems(spec: SweepSpec, *, metrics: Mapping[str, str] | None) -> list[str]:
+    """``search.metric`` must be one the task (or the replayed curves file) reports, in its direction."""
+    reporter = "the replayed curves file" if metrics else f"the {spec.task.type} task"
+    metrics = metrics or spec.task.metrics
+    if spec.search.metric not in metrics:
+        return [f"search.metric: must be a metric {reporter} reports ({' or '.join(metrics)}), "
+                f"but got {spec.search.metric!r}"]
+    if spec.search.mode != metrics[spec.search.metric]:
+        return [f"search.mode: must be {metrics[spec.search.metric]!r} for {spec.search.metric}, "
+                f"but got {spec.search.mode!r}"]
+    return []
+
+
+def _scheduler_problems(spec: SweepSpec, *, space: SearchSpace, replay: bool) -> list[str]:
+    """The scheduler's rungs must be known before the data is loaded (a replay knows them from its curves)."""
+    scheduler, problems = spec.scheduler, []
+    if scheduler.max_t is not None and scheduler.grace_period is not None and scheduler.grace_period > scheduler.max_t:
+        problems.append(f"scheduler.grace_period: `grace_period <= max_t` must hold, but got "
+                        f"(grace_period={scheduler.grace_period}, max_t={scheduler.max_t})")
+    if scheduler.time_unit == "progress" and scheduler.max_t is not None and scheduler.max_t > 1:
+        problems.append(f"scheduler.max_t: progress runs from 0 to 1, so `max_t <= 1` must hold, but got "
+                        f"{scheduler.max_t}")
+    fixed_length = spec.training.max_steps is not None and "training.max_steps" not in space
+    if (scheduler.name != "none" and scheduler.time_unit in ("steps", "examples") and scheduler.max_t is None
+            and not fixed_length and not replay):
+        problems.append(f"scheduler.time_unit: {scheduler.time_unit!r} needs the longest trial's length before "
+                        f"the data is read: give scheduler.max_t (in {scheduler.time_unit}) or a fixed "
+                        f"training.max_steps, or use time_unit 'progress' (the share of each trial's own schedule)")
+    return problems
+
+
+def _sampler_problems(spec: SweepSpec, *, space: SearchSpace) -> list[str]:
+    """Grid search needs a finite space and takes no priors; initial points must lie in the space."""
+    problems = []
     if spec.search.algorithm == "grid":
         try:
             grid_of(space)
         except ValueError as error:
             problems.append(f"search.algorithm: {error}")
+        problems += [f"search_space.{name}.prior: grid search tries every value, so a prior has nothing to "
+                     f"guide; use search.algorithm tpe or random, or drop the prior"
+                     for name, param in space.items() if getattr(param, "prior", None) is not None]
     points = check_initial_points(spec.search.initial_points, space=space, algorithm=spec.search.algorithm)
     return problems + [f"{field}: {message}" for field, message in points]
 

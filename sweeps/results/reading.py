@@ -36,16 +36,31 @@ class TrialSummary:
 
 def trial_summaries(sweep_dir: Path, spec: SweepSpec) -> list[TrialSummary]:
     """Every trial of the sweep, best first (failed and unscored trials last)."""
+    analysis = _analysis(sweep_dir, spec)
+    if analysis is None:
+        return []
+    frames = analysis.trial_dataframes
+    summaries = [_summarise(trial, frames.get(trial.trial_id), spec) for trial in analysis.trials]
+    return sorted(summaries, key=lambda summary: sort_key(summary.best_value, mode=spec.search.mode))
+
+
+def trial_reports(sweep_dir: Path, spec: SweepSpec) -> dict[str, list[dict[str, Any]]]:
+    """Trial id → every report it made with the sweep's metric, in order (Tune's result rows)."""
+    analysis = _analysis(sweep_dir, spec)
+    if analysis is None:
+        return {}
+    metric = spec.search.metric
+    return {trial_id: frame.dropna(subset=[metric]).to_dict("records") if metric in frame else []
+            for trial_id, frame in analysis.trial_dataframes.items()}
+
+
+def _analysis(sweep_dir: Path, spec: SweepSpec) -> Any:
     from ray.tune import ExperimentAnalysis
 
     experiment_dir = Path(sweep_dir).resolve() / TUNE_DIR  # pyarrow reads a bare relative path as a bad URI
     if not experiment_dir.is_dir():
-        return []
-    analysis = ExperimentAnalysis(str(experiment_dir), default_metric=spec.search.metric,
-                                  default_mode=spec.search.mode)
-    frames = analysis.trial_dataframes
-    summaries = [_summarise(trial, frames.get(trial.trial_id), spec) for trial in analysis.trials]
-    return sorted(summaries, key=lambda summary: sort_key(summary.best_value, mode=spec.search.mode))
+        return None
+    return ExperimentAnalysis(str(experiment_dir), default_metric=spec.search.metric, default_mode=spec.search.mode)
 
 
 def _summarise(trial: Any, frame: Any, spec: SweepSpec) -> TrialSummary:

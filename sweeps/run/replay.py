@@ -1,26 +1,25 @@
-"""Replay recorded learning curves through the real runner, searcher and scheduler, without training.
-
-``finesweep replay CURVES.jsonl --spec sweep.yaml`` runs the sweep of ``sweep.yaml`` (Optuna sampler,
-ASHA/median/none, Tune bookkeeping: the same code as ``finesweep run``), but each trial plays back the
-recorded run nearest to the config the searcher proposed instead of training. A user tunes the searcher
-and scheduler on past sweeps before paying for GPUs.
-
-The curves file's format is in :mod:`sweeps.run.curves`.
+"""Replay recorded learning curves instead of training: each trial of a sweep plays back the recorded run
+nearest to the config its searcher proposed. A user tunes the searcher and scheduler on past sweeps before
+paying for GPUs. :mod:`sweeps.run.simulate` replays on a simulated clock (``finesweep replay``, the
+benchmarks); :func:`run_replay` replays as real Tune trials through the real runner (``--on-ray``: exercises a
+cluster, not a searcher). The curves file's format is in :mod:`sweeps.run.curves`.
 
 Nearest run: each searched parameter whose recorded values are all numbers is scaled to [0, 1] over the
 file's range of values, in log space when the search space samples it on a log scale (``loguniform``, or
 ``int`` with ``log: true``); any other parameter counts 0 when equal and 1 when not. The run at the
-smallest Euclidean distance is replayed (ties: the earlier line).
+smallest Euclidean distance is replayed (ties: the earlier line). On the simulated clock a sweep replays each
+run at most once: a searcher that proposes a config next to one it already tried gets the next-nearest run, as
+training near a known config gives a new, similar result; replaying the same recorded run again would give it
+nothing new for its budget (and would hold a model-based searcher on one point of a sparse file).
 
-Simulated clock: nothing sleeps. A report carries ``sim_steps``, the step of the recorded point, so the
-budget of a sweep is the sum over trials of the last ``sim_steps`` each reached (a trial stopped at its
-2nd report of a 1,000-step cadence cost 2,000 steps).
+A report carries the recorded point's ``step``, ``examples`` seen, ``progress`` (the step over the run's
+planned length) and ``sim_cost``, the compute spent so far in the curves file's cost unit.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,7 @@ from search_spaces.space import IntRange, LogUniform, SearchSpace
 from sweeps.config.loading import load_spec
 from sweeps.config.space import effective_space
 from sweeps.core.errors import UserError
-from sweeps.core.values import better, is_number
+from sweeps.core.values import is_number
 from sweeps.run.curves import Curves, RecordedRun
 from sweeps.run.runner import init_ray, run_sweep
 
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
 
     from sweeps.spec import SweepSpec
 
-SIM_STEPS = "sim_steps"  # the report's step on the recorded run: the simulated clock
+SIM_COST = "sim_cost"  # the compute the replayed run had spent at this report (the curves file's cost_unit)
 REPLAYED_RUN = "replayed_run"  # 0-based index of the replayed run among the file's runs
 DISTANCE = "replay_distance"  # distance from the proposed config to the replayed run
 
@@ -70,14 +69,17 @@ class RunIndex:
     def _warp(self, matrix: np.ndarray) -> np.ndarray:
         return np.where(self.log, np.log(np.where(self.log, matrix, 1.0)), matrix)
 
-    def nearest(self, params: Mapping[str, Any]) -> tuple[int, float]:
-        """The index of the run nearest ``params`` (a trial config) and its distance."""
+    def nearest(self, params: Mapping[str, Any], *, exclude: Collection[int] = ()) -> tuple[int, float]:
+        """The index of the run nearest ``params`` (a trial config) and its distance; runs in ``exclude`` are
+        passed over unless every run is in it."""
         query = np.array([float(params[name]) for name in self.numeric])
         scaled = (self._warp(query[None, :]) - self.low) / self.span
         squared = ((self.points - scaled) ** 2).sum(axis=1)
         wanted = [params[name] for name in self.names if name not in self.numeric]
         if wanted:
             squared += np.array([sum(a != b for a, b in zip(labels, wanted, strict=True)) for labels in self.labels])
+        if len(exclude) < len(squared):
+            squared[list(exclude)] = np.inf
         number = int(np.argmin(squared))
         return number, float(math.sqrt(squared[number]))
 
@@ -87,53 +89,55 @@ def _is_log(param: Any) -> bool:
 
 
 class Replay:
-    """What one replayed trial reports: the nearest run's curve, point by point, on the simulated clock."""
+    """What a replayed trial reports: the nearest run's curve, point by point, with the time units a scheduler
+    may count in (reports, steps, examples, progress) and the compute each point took."""
 
     def __init__(self, curves: Curves, *, space: SearchSpace):
         self.curves = curves
         self.index = RunIndex(curves.runs, space=space)
+        # A stopped run holds only its start: there is nothing to play after its last point.
+        self.unplayable = frozenset(number for number, run in enumerate(curves.runs) if run.stopped)
+
+    def result(self, number: int, index: int) -> dict[str, Any]:
+        """The report of point ``index`` of run ``number``."""
+        run = self.curves.runs[number]
+        step, value = run.curve[index]
+        # `training_finished` lets `finesweep best` and the summary tell early stops from finished runs.
+        return {self.curves.header.metric: value, "step": step, "examples": run.examples_at(step),
+                "progress": step / run.planned(), SIM_COST: run.costs()[index], REPLAYED_RUN: number,
+                "training_finished": run.finished and index == len(run.curve) - 1}
 
     def reports(self, config: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-        number, distance = self.index.nearest(config)
-        curve = self.curves.runs[number].curve
-        last_step = curve[-1][0]
-        for step, value in curve:
-            # `training_finished` lets `finesweep best` and the summary tell ASHA stops from finished runs.
-            yield {self.curves.header.metric: value, SIM_STEPS: step, REPLAYED_RUN: number, DISTANCE: distance,
-                   "training_finished": step == last_step}
+        number, distance = self.index.nearest(config, exclude=self.unplayable)
+        for index in range(len(self.curves.runs[number].curve)):
+            yield {**self.result(number, index), DISTANCE: distance}
+
+
+def replay_max_t(spec: SweepSpec, *, curves: Curves) -> float:
+    """The scheduler's top rung on ``curves``, in its time unit: the longest run's length."""
+    unit = spec.scheduler.time_unit
+    if unit == "progress":
+        return 1.0
+    ends = [(len(run.curve), run.curve[-1][0], run.examples_at(run.curve[-1][0])) for run in curves.runs if run.curve]
+    return float(max(end[("reports", "steps", "examples").index(unit)] for end in ends))
 
 
 class ReplayLedger(tune.Callback):
-    """A Tune callback keeping trial starts and reports in the order Tune processed them: the timeline of the
-    simulated clock, from which the budget a replayed sweep spent is read."""
+    """A Tune callback keeping trial starts and reports in the order Tune processed them (wall-clock order:
+    the Ray path of replay, for runs that exercise a cluster rather than measure a searcher)."""
 
     def __init__(self, metric: str):
         self.metric = metric
         self.starts: list[str] = []
-        self.reports: list[tuple[str, int, float]] = []  # (trial id, sim_steps, metric value)
+        self.reports: list[tuple[str, float, float]] = []  # (trial id, cost so far, metric value)
         self.runs: dict[str, int] = {}  # trial id → index of the recorded run it replayed
 
     def on_trial_start(self, iteration, trials, trial, **info):
         self.starts.append(trial.trial_id)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        self.reports.append((trial.trial_id, int(result[SIM_STEPS]), float(result[self.metric])))
+        self.reports.append((trial.trial_id, float(result[SIM_COST]), float(result[self.metric])))
         self.runs[trial.trial_id] = int(result[REPLAYED_RUN])
-
-    def trained_steps(self) -> dict[str, int]:
-        """Simulated steps each trial trained before it finished or was stopped."""
-        return {trial: steps for trial, steps, _ in self.reports}
-
-    def budget_curve(self, *, mode: str) -> list[tuple[int, float]]:
-        """(steps spent by all trials so far, best value so far) after each report."""
-        reached: dict[str, int] = {}
-        spent, best, curve = 0, None, []
-        for trial, steps, value in self.reports:
-            spent += steps - reached.get(trial, 0)
-            reached[trial] = steps
-            best = value if better(value, best, mode=mode) else best
-            curve.append((spent, best))
-        return curve
 
 
 def replay_trial(config: dict[str, Any], *, replay: Replay) -> None:
@@ -149,18 +153,15 @@ def replay_trainable(curves: Curves, *, space: SearchSpace):
 
 def replay_spec(*, spec_path: Path, overrides: Sequence[str], curves: Curves) -> SweepSpec:
     """The sweep file's spec for replaying ``curves``: its metric and mode must be the file's, model and data
-    need not exist here, results go to ``<storage.path>/<name>-replay`` (never over the real sweep), and
-    ASHA's top rung defaults to the longest curve's number of reports."""
+    need not exist here, and results go to ``<storage.path>/<name>-replay`` (never over the real sweep)."""
     spec = load_spec(spec_path, overrides, check_files=False, metrics={curves.header.metric: curves.header.mode})
-    scheduler = spec.scheduler
-    if scheduler.max_t is None:
-        scheduler = scheduler.model_copy(update={"max_t": max(curves.most_reports(), scheduler.grace_period)})
-    return spec.model_copy(update={"name": f"{spec.name}-replay", "scheduler": scheduler})
+    return spec.model_copy(update={"name": f"{spec.name}-replay"})
 
 
 def run_replay(*, spec: SweepSpec, curves: Curves, address: str | None = None,
                callbacks: Sequence[tune.Callback] = ()) -> ResultGrid:
-    """Run ``spec``'s sweep with every trial replaying ``curves``, through the real runner."""
+    """Run ``spec``'s sweep with every trial replaying ``curves`` as a real Tune trial, through the real runner:
+    reports reach Tune in wall-clock order (see :mod:`sweeps.run.simulate` for the simulated clock)."""
     init_ray(address)  # the curves go to the object store of the Ray the sweep runs on
     trainable = replay_trainable(curves, space=effective_space(spec))
     return run_sweep(spec, address=address, callbacks=callbacks, trainable=trainable, reuse_actors=True)

@@ -14,6 +14,7 @@ from sweeps.config.loading import read_spec
 from sweeps.config.space import effective_space
 from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
 from sweeps.core.net import free_loopback_port
+from sweeps.run.warm_start import past_trials, reference_curves
 from trainer.trainable import run_trial
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
 # The trial function only waits on its Train workers; a sliver of a CPU leaves them the cores.
 TRIAL_DRIVER_CPUS = 0.01
-# ASHA's top rung when the training length is not known before the data is loaded (Ray's own default).
-DEFAULT_MAX_T = 100
+# ASHA's top rung in reports when the training length is not known before the data is loaded (Ray's default).
+DEFAULT_MAX_REPORTS = 100
 
 
 def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequence[Callback] = (),
@@ -125,7 +126,8 @@ def prepare_sweep_dir(spec: SweepSpec) -> Path:
     return sweep_dir
 
 
-def build_search(spec: SweepSpec, *, journal_path: Path):
+def build_search(spec: SweepSpec, *, journal_path: Path | None):
+    """The sweep's searcher; its study lives in ``journal_path`` (None: in memory, for simulations)."""
     from search_spaces.searcher import build_searcher
 
     return build_searcher(
@@ -137,29 +139,53 @@ def build_search(spec: SweepSpec, *, journal_path: Path):
         journal_path=journal_path,
         study_name=spec.name,
         initial_points=spec.search.initial_points,
+        prior_weight=spec.search.prior_weight,
+        past_trials=past_trials(spec),
     )
 
 
-def build_scheduler(spec: SweepSpec):
-    """ASHA (default), median stopping or none; time is counted in reports (``training_iteration``)."""
+# scheduler.time_unit → the result key it reads (trainer.report reports them all; replay too).
+TIME_ATTRS = {"progress": "progress", "steps": "step", "examples": "examples", "reports": "training_iteration"}
+
+
+def build_scheduler(spec: SweepSpec, *, max_t: float | None = None):
+    """ASHA (default), median stopping or none, counting ``scheduler.time_unit``; ``max_t`` is the longest
+    trial's length in that unit when the caller knows it (replay), else it comes from the spec."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
     scheduler = spec.scheduler
-    if scheduler.name == "asha":
-        return ASHAScheduler(time_attr="training_iteration", max_t=asha_max_t(spec),
-                             grace_period=scheduler.grace_period, reduction_factor=scheduler.reduction_factor)
+    time_attr = TIME_ATTRS[scheduler.time_unit]
+    if scheduler.name in ("asha", "curve"):
+        grace, top = scheduler.rungs(num_trials=spec.search.num_trials, max_t=max_t or training_length(spec))
+        asha = ASHAScheduler(time_attr=time_attr, max_t=top, grace_period=grace,
+                             reduction_factor=scheduler.reduction_factor, brackets=scheduler.brackets)
+        return asha if scheduler.name == "asha" else _curve_stopping(spec, fallback=asha, grace=grace / top)
     if scheduler.name == "median":
-        return MedianStoppingRule(time_attr="training_iteration", grace_period=scheduler.grace_period)
+        grace, _ = scheduler.rungs(num_trials=spec.search.num_trials, max_t=max_t or training_length(spec))
+        return MedianStoppingRule(time_attr=time_attr, grace_period=grace)
     return FIFOScheduler()
 
 
-def asha_max_t(spec: SweepSpec) -> int:
-    """The top rung in reports: given, or the number of evaluations ``max_steps`` makes."""
-    if spec.scheduler.max_t is not None:
-        return spec.scheduler.max_t
-    if spec.training.max_steps is not None and "training.max_steps" not in effective_space(spec):
-        return max(spec.scheduler.grace_period, math.ceil(spec.training.max_steps / spec.training.eval_every_steps))
-    return DEFAULT_MAX_T
+def _curve_stopping(spec: SweepSpec, *, fallback: Any, grace: float):
+    from statistics import NormalDist
+
+    from sweeps.run.curve_stopping import CurveStopping
+
+    scheduler = spec.scheduler
+    return CurveStopping(fallback=fallback, references=reference_curves(spec), grace=grace, top_k=scheduler.top_k,
+                         z=NormalDist().inv_cdf(1 - scheduler.stop_chance))
+
+
+def training_length(spec: SweepSpec) -> float:
+    """The longest trial's training in ``scheduler.time_unit``, from the spec: 1 for progress; from a fixed
+    ``training.max_steps`` for the others (config checks refuse steps and examples without one)."""
+    unit, training = spec.scheduler.time_unit, spec.training
+    if spec.scheduler.max_t is not None or unit == "progress":
+        return spec.scheduler.max_t or 1.0
+    steps = training.max_steps if "training.max_steps" not in effective_space(spec) else None
+    if unit == "reports":
+        return math.ceil(steps / training.eval_every_steps) if steps else DEFAULT_MAX_REPORTS
+    return float(steps * (training.batch_size if unit == "examples" else 1))
 
 
 def tracking_callbacks(spec: SweepSpec) -> list[Callback]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
@@ -24,14 +26,59 @@ class SearchSpec(Section):
                                "(see `finesweep presets`); search_space entries override it.")
     initial_points: list[dict[str, Any]] = Field(
         default_factory=list, description="Configs to try first (Optuna enqueue), e.g. a known-good baseline.")
+    warm_start: list[Path] = Field(
+        default_factory=list, description="Earlier sweeps (their directories) or curves files (see `finesweep "
+        "curves`) whose trials enter this sweep's study before it samples: re-tuning the same model after a data "
+        "refresh starts from what the last sweep learnt. They must optimise the same metric and mode; trials the "
+        "search space cannot take are left out. Relative paths are relative to the sweep file.")
+    prior_weight: float = Field(
+        default=10, gt=0, description="How long the search space's priors (`prior: {mode, spread}` on a "
+        "parameter) guide the sampler: trial n draws its prior-carrying parameters from their priors with "
+        "probability prior_weight / (prior_weight + n), n = trials finished so far. 10: mostly the priors for the "
+        "first ~10 trials, mostly the sampler's own model after ~30.")
+
+
+# The most rungs the derived grace period puts below the top one (see SchedulerSpec.grace_period).
+MAX_EXTRA_RUNGS = 2
 
 
 class SchedulerSpec(Section):
-    name: Literal["asha", "median", "none"] = Field(
-        default="asha", description="Early stopping: asha (default), median stopping, or none.")
-    grace_period: int = Field(default=1, ge=1, description="Reports (evaluations) every trial gets before it "
-                              "can be stopped.")
-    max_t: int | None = Field(default=None, ge=1, description="Reports at which ASHA's top rung sits "
-                              "(None = derived from training length).")
-    reduction_factor: float = Field(default=2, gt=1, description="ASHA keeps the top 1/reduction_factor at each "
-                                    "rung; 2–4.")
+    name: Literal["asha", "curve", "median", "none"] = Field(
+        default="asha", description="Early stopping: `asha` (default; asynchronous successive halving), `curve` "
+        "(stops a trial whose predicted final value is unlikely to reach the top_k finals: a line from its value "
+        "now to the finals, fitted on the curves of this sweep's finished trials and of search.warm_start; ASHA "
+        "decides until enough curves are in), `median` (median stopping rule) or `none`.")
+    time_unit: Literal["progress", "steps", "examples", "reports"] = Field(
+        default="progress", description="What the scheduler counts a trial's training in, to compare trials at "
+        "equal amounts of it: `progress` (the share of the trial's own schedule done, 0–1: a run is never ranked "
+        "early in its schedule against one near its end, even when training length is searched), `steps` "
+        "(optimizer steps), `examples` (training examples seen: steps × batch size) or `reports` (evaluations).")
+    grace_period: float | None = Field(
+        default=None, gt=0, description="Training (in time_unit) every trial gets before it can be stopped: "
+        "ASHA's first rung. None = from the sweep itself: max_t / reduction_factor^k, k = the rungs below the "
+        "top that still let about top_rung_trials of search.num_trials reach it (at most 2: earlier than 1/9 of "
+        "a schedule, a run's rank says little about its end; BENCHMARKS.md, M2).")
+    max_t: float | None = Field(
+        default=None, gt=0, description="ASHA's top rung, in time_unit. None = 1 for progress, the number of "
+        "evaluations training.max_steps makes for reports, training.max_steps for steps (times the batch for "
+        "examples); steps and examples without a fixed max_steps need it given.")
+    reduction_factor: float = Field(default=3, gt=1, description="ASHA keeps the top 1/reduction_factor of the "
+                                    "trials at each rung; 2–4 (3 is the usual compromise).")
+    top_rung_trials: float = Field(
+        default=2, ge=1, description="How many of the sweep's trials the derived rungs let reach the top rung "
+        "(used when grace_period is None): fewer rungs for small sweeps, so that enough trials train to the end.")
+    top_k: int = Field(default=3, ge=1, description="(curve) A trial must look able to end among the top_k "
+                       "finals of the reference curves; 3 keeps a few contenders, 1 chases the single best.")
+    stop_chance: float = Field(default=0.1, gt=0, lt=0.5, description="(curve) A trial stops when its chance of "
+                               "reaching the top_k, under the fit's residual spread, is below this; 0.05–0.2.")
+    brackets: int = Field(default=1, ge=1, description="ASHA brackets (asynchronous Hyperband): each trial is "
+                          "drawn into one, bracket k starting at grace_period × reduction_factor^k; more than 1 "
+                          "hedges against a grace period that is too short.")
+
+    def rungs(self, *, num_trials: int, max_t: float) -> tuple[float, float]:
+        """``(grace_period, max_t)`` of ASHA for a sweep of ``num_trials`` whose longest trial is ``max_t``."""
+        max_t = self.max_t or max_t
+        if self.grace_period is not None:
+            return min(self.grace_period, max_t), max_t
+        extra_rungs = math.floor(math.log(num_trials / self.top_rung_trials, self.reduction_factor))
+        return max_t / self.reduction_factor ** min(max(extra_rungs, 0), MAX_EXTRA_RUNGS), max_t

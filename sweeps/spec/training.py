@@ -26,10 +26,15 @@ class TrainingSpec(Section):
     eval_every_steps: int = Field(default=20, ge=1, description="Evaluate and report to Ray every N optimizer "
                                   "steps: one report = one ASHA time unit.")
     optimizer: Literal["adamw", "sgd"] = Field(
-        default="adamw", description="`adamw` (torch AdamW, the usual choice) or `sgd` (plain SGD, no momentum: "
-        "no optimizer state, so less memory for `full`; wants learning rates ~100× higher).")
+        default="adamw", description="`adamw` (torch AdamW, the usual choice) or `sgd` (torch SGD, with "
+        "training.momentum: without momentum no optimizer state, so less memory for `full`; wants learning rates "
+        "~100× higher).")
+    momentum: float = Field(default=0.0, ge=0, le=1, description="SGD momentum (training.optimizer sgd only): "
+                            "0.9 is the classic; 0 = plain SGD.")
     weight_decay: float = Field(default=0.0, ge=0, description="Weight decay; 0–0.1. Decoupled for AdamW, "
                                 "L2 for SGD.")
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1, description="Label smoothing of the loss's targets "
+                                   "(HF's label_smoothing_factor): 0 = none; 0.1 is the usual for classification.")
     warmup_ratio: float = Field(default=0.0, ge=0, lt=1, description="Share of steps with linear LR warm-up.")
     lr_scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = Field(
         default="linear", description="Learning-rate schedule after warm-up.")

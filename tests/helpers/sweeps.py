@@ -23,7 +23,8 @@ def write_tiny_sweep(path: Path, *, model_dir: Path, data_path: Path, **sections
             "method.r": {"type": "choice", "values": [2, 4]},
             "method.alpha": {"type": "tied", "to": "method.r", "factors": [1, 2]},
         },
-        "scheduler": {"name": "asha", "grace_period": 1, "reduction_factor": 2},
+        # Rungs at a quarter, half and all of each trial's 12 steps (reports at 3, 6, 9, 12).
+        "scheduler": {"name": "asha", "grace_period": 0.25, "reduction_factor": 2},
         "storage": {"path": str(path.parent / "runs")},
         **sections,
     }

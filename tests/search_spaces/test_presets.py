@@ -26,16 +26,18 @@ def test_sampled_preset_configs_apply_onto_a_sweep_spec(name: str) -> None:
     sample = define_by_run(space)
     for _ in range(20):
         config = sample(study.ask())
-        spec = base.with_params(config)
-        assert spec.method.alpha == config["method.alpha"]
-        assert spec.training.learning_rate == config["training.learning_rate"]
+        spec = base.with_params({path: value for path, value in config.items() if path in space})
+        for path in space:
+            section, field = path.split(".")
+            assert getattr(getattr(spec, section), field) == config[path]
 
 
 def test_lora_small_is_the_documented_space() -> None:
     space = preset_space("lora-small")
     assert list(space) == ["training.learning_rate", "method.r", "method.alpha", "training.batch_size",
                            "training.epochs"]
-    assert space["training.learning_rate"] == LogUniform(type="loguniform", low=1e-5, high=1e-3)
+    assert space["training.learning_rate"] == LogUniform(type="loguniform", low=1e-5, high=1e-3, prior={
+        "mode": 2e-4, "spread": 2.0, "source": "LoRA (Hu et al. 2021), QLoRA (Dettmers et al. 2023)"})
     assert space["method.r"] == Choice(type="choice", values=[4, 8, 16])
     assert space["method.alpha"] == Tied(type="tied", to="method.r", factors=[1.0, 2.0])
 
@@ -59,7 +61,8 @@ def test_preset_space_returns_a_fresh_space_each_time() -> None:
 
 
 def test_unknown_preset_suggests_the_close_one() -> None:
-    expected = "preset must be one of lora-small, lora-wide, but got 'lora-smal'; did you mean 'lora-small'?"
+    expected = ("preset must be one of lora-small, lora-wide, full-small, but got 'lora-smal'; "
+                "did you mean 'lora-small'?")
     with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
         preset_space("lora-smal")
 
@@ -67,3 +70,10 @@ def test_unknown_preset_suggests_the_close_one() -> None:
 def test_unrelated_preset_name_gets_no_suggestion() -> None:
     with pytest.raises(ValueError, match=r"but got 'xgboost'$"):
         preset_space("xgboost")
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_learning_rate_prior_says_where_it_comes_from_and_lies_in_its_range(name: str) -> None:
+    learning_rate = preset_space(name)["training.learning_rate"]
+    assert learning_rate.prior is not None and learning_rate.prior.source
+    assert learning_rate.low < learning_rate.prior.mode < learning_rate.high

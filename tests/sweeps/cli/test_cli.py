@@ -24,7 +24,7 @@ TIMEOUT = 180  # generous for a loaded machine; a spec that wrongly passed would
 HEAVY_MODULES = ("torch", "ray", "transformers", "optuna")
 # Every command the README documents; a command that goes missing from the app fails here.
 COMMANDS = ("validate", "run", "resume", "best", "presets", "sample", "data", "submit", "status", "logs", "stop",
-            "list", "dashboard", "export", "replay", "curves-from-opda")
+            "list", "dashboard", "export", "replay", "curves", "curves-from-opda")
 
 
 def finesweep(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -114,7 +114,8 @@ def test_validate_accepts_the_tiny_sweep(tmp_path: Path, tiny_model_dir: Path, q
     assert completed.returncode == 0, completed.stderr
     assert f"{spec_path}: ok" in completed.stdout
     assert "2 trials" in completed.stdout
-    assert completed.stderr == ""
+    # Advice only: 2 trials are too few for the tiny sweep's rungs.
+    assert completed.stderr.startswith("note: scheduler:") and "error" not in completed.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["sweep.yaml"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from search_spaces.space import Choice, IntRange, LogUniform, Tied, Uniform
-from sweeps.spec import METHODS, TASKS, SweepSpec
+from sweeps.spec import METHODS, TASKS, SchedulerSpec, SweepSpec
 
 
 def _sections(model: type[BaseModel]) -> list[type[BaseModel]]:
@@ -106,7 +106,9 @@ def test_defaults_are_what_the_docs_say(spec: SweepSpec):
     assert spec.training.max_grad_norm == 1.0  # "1.0 is the HF default"
     assert spec.training.optimizer == "adamw"
     assert spec.search.algorithm == "tpe" and spec.search.metric == "eval_loss" and spec.search.mode == "min"
-    assert spec.scheduler.name == "asha" and spec.scheduler.grace_period == 1 and spec.scheduler.max_t is None
+    assert spec.scheduler.name == "asha" and spec.scheduler.time_unit == "progress"
+    assert spec.scheduler.grace_period is None and spec.scheduler.max_t is None
+    assert spec.scheduler.reduction_factor == 3 and spec.scheduler.top_rung_trials == 2
     assert spec.tracking.wandb.mode == "offline"
     assert spec.storage.path == "runs"
     assert spec.search_space == {} and spec.search.preset is None
@@ -164,3 +166,18 @@ def test_a_classification_task_keeps_its_fields_through_with_params(spec: SweepS
     trial = SweepSpec.model_validate({**spec.model_dump(), "task": task}).with_params({"training.epochs": 2})
     assert trial.task.model_dump() == task
     assert trial.task.columns(trial.dataset) == {"task.text_column": "question", "task.label_column": "topic"}
+
+
+@pytest.mark.parametrize(("num_trials", "grace"),
+                         [(4, 1.0), (6, 1 / 3), (8, 1 / 3), (24, 1 / 9), (64, 1 / 9), (500, 1 / 9)])
+def test_derived_rungs_let_about_two_trials_reach_the_top(num_trials: int, grace: float):
+    """reduction factor 3: k rungs below the top leave num_trials / 3^k trials at it; k is kept to 2 at most."""
+    scheduler = SchedulerSpec()
+    assert scheduler.rungs(num_trials=num_trials, max_t=1.0) == (pytest.approx(grace), 1.0)
+    assert num_trials * grace >= scheduler.top_rung_trials or grace == 1 / 9
+
+
+def test_given_rungs_win_over_the_derived_ones():
+    scheduler = SchedulerSpec(grace_period=2, max_t=8, time_unit="reports")
+    assert scheduler.rungs(num_trials=64, max_t=100) == (2, 8)
+    assert SchedulerSpec(grace_period=5, time_unit="reports").rungs(num_trials=64, max_t=4) == (4, 4)

@@ -1,0 +1,63 @@
+"""Ray Tune's ``OptunaSearch``, telling the Optuna study what each trial really was.
+
+Ray 2.60 tells Optuna every trial that has a metric as ``COMPLETE`` with its last value, so a trial the
+scheduler stopped at its first rung reads to TPE as a finished bad run, and a failed trial as ``FAIL``, which
+TPE ignores. Here a stopped or failed trial is ``PRUNED`` with every report as an intermediate value under its
+optimizer step (TPE then ranks it below the finished trials, by how far it got), each Optuna trial carries its
+Tune trial id, and past trials can enter the study before the first sample (``search.warm_start``).
+Subclassed because these are OptunaSearch's own hooks into its study; Ray documents subclassing searchers as
+the way to change them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from ray.tune.search.optuna import OptunaSearch
+
+TUNE_TRIAL_ID = "tune_trial_id"  # the Optuna user attribute naming a trial's Tune trial
+
+
+class SweepSearch(OptunaSearch):
+    """``OptunaSearch`` whose study keeps stopped trials as pruned, with their reports (see the module doc)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._reported_steps: dict[str, set[int]] = {}  # trial id → steps already in the study
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        config = super().suggest(trial_id)
+        if config is not None and trial_id in self._ot_trials:
+            self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ID, trial_id)
+        return config
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if isinstance(self.metric, list) or trial_id in self._completed_trials:
+            return super().on_trial_result(trial_id, result)
+        self._report(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        if trial_id in self._completed_trials or isinstance(self.metric, list):
+            return super().on_trial_complete(trial_id, result=result, error=error)
+        if result:  # Tune does not pass the report that made the scheduler stop a trial to on_trial_result
+            self._report(trial_id, result)
+        # A failed trial is pruned too, not FAIL (which TPE ignores): a config that diverges or crashes is one the
+        # sampler should move away from; retries for infrastructure faults happen before Tune calls this.
+        if not (error or (bool(result) and not result.get("training_finished", True))):
+            return super().on_trial_complete(trial_id, result=result, error=error)
+        self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
+        self._completed_trials.add(trial_id)
+
+    def add_trials(self, trials: list[optuna.trial.FrozenTrial]) -> None:
+        """Put finished trials (another sweep's) into the study, so the sampler starts informed."""
+        self._ot_study.add_trials(trials)
+
+    def _report(self, trial_id: str, result: dict[str, Any]) -> None:
+        """The report as the trial's intermediate value at its optimizer step (Ray uses the report count)."""
+        value = result.get(self.metric)
+        step = int(result.get("step") or result.get("training_iteration") or 0)
+        reported = self._reported_steps.setdefault(trial_id, set())
+        if value is not None and step not in reported:
+            self._ot_trials[trial_id].report(float(value), step)
+            reported.add(step)
