@@ -59,17 +59,19 @@ PRIORS = {
 PRIORS_MARK, WARM_MARK = "<priors>", "<warm start>"
 ARMS: dict[str, list[str]] = {
     "random": ["search.algorithm=random", "scheduler.name=none"],  # the baseline: random search, no stopping
-    "default": [],  # finesweep's defaults: TPE + ASHA on progress, rungs derived from the sweep
-    "tpe": ["scheduler.name=none"],
+    "default": [],  # finesweep's defaults: TPE with half the trials random, ASHA on progress, rungs from the sweep
+    "tpe": ["scheduler.name=none"],  # the default searcher without early stopping
+    "pure-tpe": ["search.random_fraction=0"],  # the default scheduler with TPE alone (no random share)
     "random+asha": ["search.algorithm=random"],
     "curve": ["scheduler.name=curve"],
     "old-default": ["scheduler.time_unit=reports", "scheduler.grace_period=1", "scheduler.reduction_factor=2"],
     "priors": [PRIORS_MARK],
     "warm": [WARM_MARK],
     "warm+curve": [WARM_MARK, "scheduler.name=curve"],
+    "warm+random-share": [WARM_MARK, "search.random_fraction=0.5"],
     "half-random": [WARM_MARK, "search.algorithm=random", "scheduler.name=none"],  # the warm arms' baseline
 }
-WARM_ARMS = ("warm", "warm+curve", "half-random")
+WARM_ARMS = ("warm", "warm+curve", "warm+random-share", "half-random")
 
 
 def replay_arm(*, set_name: str, arm: str, trials: int, concurrency: int, seed: int) -> dict[str, Any]:

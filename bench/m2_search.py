@@ -112,13 +112,14 @@ def plot(runs: list[dict[str, Any]], *, trials: int) -> None:
         mine = [run for run in runs if run["set"] == set_name and run["trials"] == trials]
         if not mine:
             continue
-        best = read_curves(curve_set.curves_file).best_value()
+        curves = read_curves(curve_set.curves_file)
+        best, unit = curves.best_value(), curves.header.cost_unit.replace("_", " ")
         concurrencies = sorted({run["concurrency"] for run in mine})
         figure, axes = plt.subplots(1, len(concurrencies), figsize=(4.5 * len(concurrencies), 3.8), squeeze=False)
         for axis, concurrency in zip(axes[0], concurrencies, strict=True):
             _panel(axis, [run for run in mine if run["concurrency"] == concurrency], best=best)
             axis.axhline(100 * curve_set.target_gap, color="grey", linestyle=":", linewidth=1)
-            axis.set(xscale="log", yscale="log", title=f"c = {concurrency}", xlabel="compute spent")
+            axis.set(xscale="log", yscale="log", title=f"c = {concurrency}", xlabel=f"compute spent ({unit})")
         axes[0][0].set_ylabel("regret of the best so far (pp)")
         axes[0][0].legend(fontsize=8)
         figure.suptitle(f"{curve_set.label}, {trials} trials: medians over "

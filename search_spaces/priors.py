@@ -1,14 +1,18 @@
-"""Priors a user states on search-space parameters (``prior: {mode, spread}``), as an Optuna sampler around the
-sweep's own: trial n draws its prior-carrying parameters from their priors with probability w / (w + n), n
-the trials finished so far, and from the sweep's sampler otherwise. Early trials follow the belief; as
-evidence arrives the sampler's own model takes over (the mixture PriorBand uses; πBO's decaying weight).
-A belief is a normal in the parameter's sampling scale (log for log-scale parameters), cut to its bounds.
+"""Samplers mixed into the sweep's own: a trial is drawn by another sampler with some chance, by the sweep's
+sampler otherwise. Two mixtures use it:
+
+- priors a user states on search-space parameters (``prior: {mode, spread}``): trial n draws its prior-carrying
+  parameters from their priors with chance w / (w + n), n the trials finished so far, so early trials follow the
+  belief and, as evidence arrives, the model takes over (PriorBand's mixture, πBO's decaying weight); a belief is
+  a normal in the parameter's sampling scale (log for log-scale parameters), cut to its bounds;
+- ``search.random_fraction``: a fixed share of trials drawn at random, a hedge against a model that locks onto
+  the wrong region (ε-greedy Bayesian optimisation, De Ath et al. 2021).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -22,22 +26,22 @@ _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 _DRAWS = 100  # tries at a draw inside the bounds before the belief is clipped to them
 
 
-class PriorSampler(optuna.samplers.BaseSampler):
-    """``base`` with ``priors`` (parameter name → belief) mixed in with weight ``weight``."""
+class Mixture(optuna.samplers.BaseSampler):
+    """Trial n's parameters in ``names`` (all when None) come from ``other`` with chance ``chance(n)`` (n: the
+    trials finished so far), the rest, and every other trial's, from ``base``."""
 
-    def __init__(self, base: optuna.samplers.BaseSampler, *, priors: Mapping[str, Prior], weight: float,
-                 seed: int | None) -> None:
-        self._base = base
-        self._priors = dict(priors)
-        self._weight = weight
+    def __init__(self, base: optuna.samplers.BaseSampler, *, other: optuna.samplers.BaseSampler,
+                 chance: Callable[[int], float], names: Collection[str] | None = None, seed: int | None) -> None:
+        self._base, self._other, self._chance = base, other, chance
+        self._names = None if names is None else frozenset(names)
         self._rng = np.random.RandomState(seed)
-        self._from_prior: dict[int, bool] = {}  # trial number → its prior-carrying parameters come from the priors
+        self._by_other: dict[int, bool] = {}  # trial number → drawn (in part) by ``other``
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         space = self._base.infer_relative_search_space(study, trial)
-        if not self._uses_priors(study, trial):
+        if not self._drawn_by_other(study, trial):
             return space
-        return {name: distribution for name, distribution in space.items() if name not in self._priors}
+        return {} if self._names is None else {name: dist for name, dist in space.items() if name not in self._names}
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
@@ -45,9 +49,9 @@ class PriorSampler(optuna.samplers.BaseSampler):
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
-        if param_name in self._priors and self._uses_priors(study, trial):
-            return draw(self._priors[param_name], param_distribution, rng=self._rng)
-        return self._base.sample_independent(study, trial, param_name, param_distribution)
+        mine = self._names is None or param_name in self._names
+        sampler = self._other if mine and self._drawn_by_other(study, trial) else self._base
+        return sampler.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         self._base.before_trial(study, trial)
@@ -57,13 +61,66 @@ class PriorSampler(optuna.samplers.BaseSampler):
 
     def reseed_rng(self) -> None:
         self._base.reseed_rng()
+        self._other.reseed_rng()
         self._rng.seed()
 
-    def _uses_priors(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        if trial.number not in self._from_prior:
+    def _drawn_by_other(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        if trial.number not in self._by_other:
             finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
-            self._from_prior[trial.number] = bool(self._rng.random_sample() < self._weight / (self._weight + finished))
-        return self._from_prior[trial.number]
+            self._by_other[trial.number] = bool(self._rng.random_sample() < self._chance(finished))
+        return self._by_other[trial.number]
+
+
+class PriorDraws(optuna.samplers.BaseSampler):
+    """Draws each parameter from its prior (the ``other`` of a prior mixture)."""
+
+    def __init__(self, priors: Mapping[str, Prior], *, seed: int | None) -> None:
+        self._priors = dict(priors)
+        self._rng = np.random.RandomState(seed)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return {}
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        return {}
+
+    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return draw(self._priors[param_name], param_distribution, rng=self._rng)
+
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+
+
+class _Constant:
+    # Classes, not lambdas: Tune pickles the searcher, and its sampler, into the experiment's checkpoint.
+    def __init__(self, chance: float) -> None:
+        self.chance = chance
+
+    def __call__(self, finished: int) -> float:
+        return self.chance
+
+
+class _Decaying:
+    def __init__(self, weight: float) -> None:
+        self.weight = weight
+
+    def __call__(self, finished: int) -> float:
+        return self.weight / (self.weight + finished)
+
+
+def with_mixtures(base: optuna.samplers.BaseSampler, *, priors: Mapping[str, Prior], prior_weight: float,
+                  random_fraction: float, seed: int | None) -> optuna.samplers.BaseSampler:
+    """``base`` with the random share and the priors mixed in (either may be absent)."""
+    sampler = base
+    if random_fraction > 0:
+        sampler = Mixture(sampler, other=optuna.samplers.RandomSampler(seed=seed), chance=_Constant(random_fraction),
+                          seed=seed)
+    if priors:
+        sampler = Mixture(sampler, other=PriorDraws(priors, seed=seed), names=priors, chance=_Decaying(prior_weight),
+                          seed=seed)
+    return sampler
 
 
 def draw(prior: Prior, distribution: BaseDistribution, *, rng: np.random.RandomState) -> float | int:
@@ -81,6 +138,5 @@ def draw(prior: Prior, distribution: BaseDistribution, *, rng: np.random.RandomS
     value = min(max(value, low), high)
     step = distribution.step
     if step is not None:
-        value = low + round((value - low) / step) * step
-        value = min(value, high)
+        value = min(low + round((value - low) / step) * step, high)
     return round(value) if isinstance(distribution, IntDistribution) else float(value)

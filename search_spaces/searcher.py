@@ -37,13 +37,14 @@ def build_searcher(
     study_name: str,
     initial_points: list[dict[str, Any]],
     prior_weight: float = 10.0,
+    random_fraction: float = 0.0,
     past_trials: Sequence[optuna.trial.FrozenTrial] = (),
 ) -> SweepSearch:
     """A :class:`search_spaces.study.SweepSearch` (Ray's ``OptunaSearch``) over ``space`` whose study lives in
     ``journal_path``, so it survives a crash and optuna-dashboard can attach to it (None: in memory, for
-    simulations). Parameters with a ``prior`` are drawn from it with the decaying ``prior_weight`` (see
-    :mod:`search_spaces.priors`). ``past_trials`` (warm start) enter a new study before its first sample.
-    Raises ``ValueError`` for an invalid space or point."""
+    simulations). A ``random_fraction`` of the trials is drawn at random, and parameters with a ``prior`` from
+    it with the decaying ``prior_weight`` (see :mod:`search_spaces.priors`). ``past_trials`` (warm start) enter a
+    new study before its first sample. Raises ``ValueError`` for an invalid space or point."""
     import optuna
 
     from search_spaces.study import SweepSearch
@@ -51,12 +52,11 @@ def build_searcher(
     # Optuna logs every study and trial at INFO; finesweep's live table and summary already say it.
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     search_space = define_by_run(space)
-    sampler = _sampler(algorithm=algorithm, seed=seed, space=space)
-    priors = {name: param.prior for name, param in space.items() if getattr(param, "prior", None) is not None}
-    if priors:
-        from search_spaces.priors import PriorSampler
+    from search_spaces.priors import with_mixtures
 
-        sampler = PriorSampler(sampler, priors=priors, weight=prior_weight, seed=seed)
+    priors = {name: param.prior for name, param in space.items() if getattr(param, "prior", None) is not None}
+    sampler = with_mixtures(_sampler(algorithm=algorithm, seed=seed, space=space), priors=priors, seed=seed,
+                            prior_weight=prior_weight, random_fraction=random_fraction if algorithm == "tpe" else 0.0)
     errors = check_initial_points(initial_points, space=space, algorithm=algorithm)
     if errors:
         raise ValueError("\n".join(f"{field}: {message}" for field, message in errors))
