@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,9 +50,17 @@ def resume_sweep(sweep_dir: Path, *, address: str | None = None) -> ResultGrid:
     from ray import tune
 
     spec = read_spec(sweep_dir)
+    experiment_dir = str(Path(sweep_dir).resolve() / TUNE_DIR)
+    if not tune.Tuner.can_restore(experiment_dir):
+        raise UserError(f"{experiment_dir}: holds no state Tune can resume from (no tuner.pkl: the sweep was "
+                        f"stopped before its first trial started, or the folder is not Tune's); nothing was started")
     connect(spec, address=address)
-    tuner = tune.Tuner.restore(str(Path(sweep_dir).resolve() / TUNE_DIR), trainable=trial_trainable(spec),
-                               resume_unfinished=True, resume_errored=False, restart_errored=True)
+    try:
+        tuner = tune.Tuner.restore(experiment_dir, trainable=trial_trainable(spec), resume_unfinished=True,
+                                   resume_errored=False, restart_errored=True)
+    except (OSError, EOFError, ValueError, pickle.UnpicklingError) as error:  # a state file cut short or edited
+        raise UserError(f"{experiment_dir}: Tune's saved state cannot be read ({type(error).__name__}: {error})"
+                        ) from None
     return tuner.fit()
 
 
