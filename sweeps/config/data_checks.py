@@ -64,7 +64,7 @@ def data_problems(spec: SweepSpec) -> list[str]:
     path = spec.dataset.path
     if not path.is_file():
         return [f"dataset.path: must be an existing data file ({', '.join(DATA_SUFFIXES)}), but got {str(path)!r}, "
-                f"which does not exist"]
+                f"which {'is a folder' if path.is_dir() else 'does not exist'}"]
     if path.suffix.lower() not in DATA_SUFFIXES:
         return [f"dataset.path: must end in {', '.join(DATA_SUFFIXES)}, but got {path.name!r}"]
     columns = spec.task.columns(spec.dataset)
@@ -182,7 +182,7 @@ def _value_problems(records: list[tuple[str, dict[str, Any]]], *, columns: Mappi
             allowed = (str, int, bool) if name == LABEL_FIELD else (str,)
             if isinstance(value, allowed):
                 continue
-            findings.add((name, _kind(value)), where, f"{name}: every value of column {column!r} in {file_name} "
+            findings.add((name, type(value)), where, f"{name}: every value of column {column!r} in {file_name} "
                           f"must be {'a class name' if name == LABEL_FIELD else 'text'}, but {where} holds "
                           f"{_kind(value)}" + ("; quote numbers to make them text" if _is_number(value) else ""))
     return findings.texts()
@@ -208,8 +208,8 @@ def split_problems(spec: SweepSpec, *, rows: list[tuple[Any, ...]]) -> list[str]
                 f"least 1 of each (rows: {trail})"]
     labels = {row[fields.index(LABEL_FIELD)] for row in kept} if LABEL_FIELD in fields else None
     if labels is not None and len(labels) < 2:
-        return [f"{LABEL_FIELD}: a classifier needs at least 2 classes, but after cleaning column "
-                f"{spec.task.label_column!r} of {dataset.path.name} holds {len(labels)} ({', '.join(labels)}; "
+        return [f"{LABEL_FIELD}: a classifier needs at least 2 classes, but column {spec.task.label_column!r} of "
+                f"{dataset.path.name} holds {len(labels)} after cleaning ({', '.join(map(repr, sorted(labels)))}; "
                 f"rows: {trail})"]
     return []
 
