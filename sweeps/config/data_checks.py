@@ -79,9 +79,9 @@ def data_problems(spec: SweepSpec) -> list[str]:
     problems = data.problems + [
         f"{name}: must name a column of {path.name} (its columns: {', '.join(data.columns) or 'none'}), "
         f"but got {column!r}" for name, column in missing.items()]
-    if problems:
+    if missing:
         return problems
-    problems = _value_problems(data.records, columns=columns, file_name=path.name)
+    problems += _value_problems(data.records, columns=columns, file_name=path.name)
     return problems or split_problems(spec, rows=[tuple(record[column] for column in columns.values())
                                                   for _, record in data.records])
 

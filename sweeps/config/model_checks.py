@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sweeps.core.words import did_you_mean
 from sweeps.spec import SweepSpec
 
 SAFETENSORS, SAFETENSORS_INDEX = "model.safetensors", "model.safetensors.index.json"
@@ -130,6 +131,8 @@ def target_module_problems(spec: SweepSpec, *, modules: set[str]) -> list[str]:
         if absent:
             leaves = sorted({leaf for module in modules if not (leaf := module.rpartition(".")[2]).isdigit()})
             shown = ", ".join(leaves[:SHOWN_MODULES]) + (", ..." if len(leaves) > SHOWN_MODULES else "")
+            hints = "".join(did_you_mean(target, options=leaves) for target in absent)
             problems.append(f"method.{field}: every name must be a module of the model in {spec.model.path.name}, "
-                            f"but got {', '.join(map(repr, absent))}; its modules with weights are named {shown}")
+                            f"but got {', '.join(map(repr, absent))}{hints}; its modules with weights are named "
+                            f"{shown}")
     return problems

@@ -31,6 +31,14 @@ def assert_refused(outcome: CliOutcome, *, expected: tuple[str, ...], folder: Pa
     assert tree(folder) == before
 
 
+def assert_tiny_sweep_refused(case: BadData | BadModel, folder: Path, *, model_dir: Path, data_path: Path) -> None:
+    """The tiny sweep over ``model_dir`` and ``data_path``, written in ``folder`` and run as ``case`` says."""
+    spec_path = write_tiny_sweep(folder / "sweep.yaml", model_dir=model_dir, data_path=data_path)
+    before = tree(folder)
+    outcome = run_finesweep(*case.command, spec_path, *case.overrides)
+    assert_refused(outcome, expected=case.expected, folder=folder, before=before, prefix=f"error: {spec_path}: ")
+
+
 @pytest.fixture(scope="module")
 def checkpointed_sweep(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, qa_data_path: Path) -> Path:
     """A sweep directory with adapter checkpoints and no Tune results, copied by each case that changes it."""
@@ -55,20 +63,14 @@ def test_a_bad_data_file_is_refused_naming_file_and_line(case: BadData, tmp_path
         data_path.write_bytes(case.content)
     else:
         case.content(data_path)
-    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=data_path)
-    before = tree(tmp_path)
-    outcome = run_finesweep(*case.command, spec_path, *case.overrides)
-    assert_refused(outcome, expected=case.expected, folder=tmp_path, before=before, prefix=f"error: {spec_path}: ")
+    assert_tiny_sweep_refused(case, tmp_path, model_dir=tiny_model_dir, data_path=data_path)
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in BAD_MODELS])
 def test_a_bad_model_folder_is_refused(case: BadModel, tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path):
     model_dir = shutil.copytree(tiny_model_dir, tmp_path / "model")
     case.damage(model_dir)
-    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=model_dir, data_path=qa_data_path)
-    before = tree(tmp_path)
-    outcome = run_finesweep(*case.command, spec_path, *case.overrides)
-    assert_refused(outcome, expected=case.expected, folder=tmp_path, before=before, prefix=f"error: {spec_path}: ")
+    assert_tiny_sweep_refused(case, tmp_path, model_dir=model_dir, data_path=qa_data_path)
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in BAD_SWEEP_DIRS])
