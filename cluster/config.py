@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sweeps.config.yaml_files import parse_yaml
 from sweeps.core.errors import UserError
 
 CLUSTERS_FILE_ENV = "FINESWEEP_CLUSTERS_FILE"  # another clusters file (tests, several setups)
@@ -61,7 +62,7 @@ def read_clusters(path: Path) -> ClustersFile:
     if not path.is_file():
         return ClustersFile()
     try:
-        return ClustersFile.model_validate(yaml.safe_load(path.read_text()) or {})
+        return ClustersFile.model_validate(parse_yaml(path.read_text()) or {})
     except yaml.YAMLError as error:
         reason = f"not valid YAML: {str(error).splitlines()[0]}"
     except ValidationError as error:

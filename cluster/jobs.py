@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from cluster.config import Target
 from cluster.package import (
     path_problems,
@@ -35,6 +33,7 @@ from cluster.package import (
     write_package,
 )
 from sweeps.config.loading import apply_overrides, load_spec
+from sweeps.config.yaml_files import read_yaml_mapping
 from sweeps.core.errors import SpecError, UserError
 
 if TYPE_CHECKING:
@@ -100,7 +99,7 @@ def job_runtime_env(*, package: Path, pip: bool) -> dict[str, Any]:
 
 def _raw(spec_path: Path, overrides: Sequence[str]) -> dict[str, Any]:
     # The paths as written (load_spec has made them absolute here), with the overrides applied.
-    raw = yaml.safe_load(spec_path.read_text())
+    raw = read_yaml_mapping(spec_path)
     apply_overrides(raw, overrides)
     return raw
 

@@ -17,7 +17,16 @@ from search_spaces.searcher import journal_storage
 from sweeps.config.loading import read_spec
 from sweeps.config.space import effective_space
 from sweeps.core.errors import UserError
-from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, SUMMARY_FILE, SWEEP_NAME, TRAIN_DIR, TRIAL_ID, TUNE_DIR
+from sweeps.core.layout import (
+    ERROR_FILE,
+    JOURNAL_FILE,
+    SPEC_FILE,
+    SUMMARY_FILE,
+    SWEEP_NAME,
+    TRAIN_DIR,
+    TRIAL_ID,
+    TUNE_DIR,
+)
 from sweeps.core.values import finite_or_none
 from sweeps.results.checkpoints import kept_checkpoints
 from sweeps.results.reading import TrialSummary, trial_summaries
@@ -165,7 +174,7 @@ def find_trial(*, trials: list[TrialSummary], trial_id: str) -> TrialSummary:
 
 def error_text(*, sweep_dir: Path, trial_id: str) -> str | None:
     """The whole traceback Tune saved for a failed trial (the leaderboard shows its last line)."""
-    error_file = sweep_dir / TUNE_DIR / trial_id / "error.txt"
+    error_file = sweep_dir / TUNE_DIR / trial_id / ERROR_FILE
     return error_file.read_text() if error_file.is_file() else None
 
 

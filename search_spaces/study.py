@@ -11,6 +11,7 @@ the way to change them.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import optuna
@@ -46,7 +47,10 @@ class SweepSearch(OptunaSearch):
         # sampler should move away from; retries for infrastructure faults happen before Tune calls this.
         if not (error or (bool(result) and not result.get("training_finished", True))):
             return super().on_trial_complete(trial_id, result=result, error=error)
-        self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
+        # Optuna's GridSampler asks its optimize loop to stop once every cell is done, which raises outside one;
+        # the trial's state is stored first, and Tune ends the sweep itself (OptunaSearch swallows it the same way).
+        with contextlib.suppress(RuntimeError):
+            self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
         self._completed_trials.add(trial_id)
 
     def add_trials(self, trials: list[optuna.trial.FrozenTrial]) -> None:

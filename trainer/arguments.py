@@ -58,7 +58,10 @@ def training_arguments(spec: SweepSpec, *, output_dir: str, args_class: type[Tra
         max_grad_norm=training.max_grad_norm,
         eval_strategy="steps",
         eval_steps=training.eval_every_steps,
-        logging_steps=training.eval_every_steps,
+        # Every step's loss reaches the report callback, unfiltered: a NaN or infinite loss fails the trial at
+        # once (trainer.report), instead of being averaged away (HF's filter) or trained on to the next report.
+        logging_steps=1,
+        logging_nan_inf_filter=False,
         save_strategy="no",
         report_to="none",
         use_cpu=not spec.resources.use_gpu,

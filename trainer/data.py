@@ -20,8 +20,8 @@ import datasets
 from datasets import Dataset, DatasetDict, load_dataset
 from transformers import DataCollatorForSeq2Seq, PreTrainedTokenizerBase
 
+from sweeps.config.cleaning import CleaningCounts, clean_rows
 from sweeps.spec import CausalLmTaskSpec, DatasetSpec
-from trainer.cleaning import CleaningCounts, clean_rows
 from trainer.prompts import encode_prompts
 
 BUILDER_BY_SUFFIX = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
@@ -33,7 +33,7 @@ Splits = TypeVar("Splits", Dataset, DatasetDict)
 @dataclass(frozen=True)
 class DataReport:
     """Row counts through cleaning and splitting: ``loaded`` minus the rows each cleaning rule dropped
-    (:class:`trainer.cleaning.CleaningCounts`) are split into ``train`` and ``eval + eval_capped``;
+    (:class:`sweeps.config.cleaning.CleaningCounts`) are split into ``train`` and ``eval + eval_capped``;
     ``eval_capped`` rows are cut by ``max_eval_examples``."""
 
     loaded: int
@@ -91,7 +91,7 @@ def clean_and_split(pairs: Dataset, *, dataset: DatasetSpec, columns: Mapping[st
     after its field (``dataset.prompt_column`` → ``prompt``, ``task.label_column`` → ``label``), and the
     counts behind them. ``bounded``: the names whose length min_chars / max_chars bound (None = all).
 
-    Cleaning and dedupe (:func:`trainer.cleaning.clean_rows`) run before the split so that no pair can be
+    Cleaning and dedupe (:func:`sweeps.config.cleaning.clean_rows`) run before the split so that no pair can be
     in both splits.
     """
     columns = columns or CausalLmTaskSpec().columns(dataset)

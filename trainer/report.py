@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,17 @@ def last_reported_step() -> int:
         return int(json.loads(Path(checkpoint_dir, CHECKPOINT_INFO).read_text())["step"])
 
 
+class NonFiniteLossError(RuntimeError):
+    """A trial's loss became NaN or infinite: nothing it trains from there on means anything."""
+
+
+def check_finite(name: str, value: float, *, step: int) -> None:
+    """Raise :class:`NonFiniteLossError` if ``value`` (a loss) is NaN or infinite, which fails the trial."""
+    if not math.isfinite(value):
+        raise NonFiniteLossError(f"{name} became {value} at step {step}, so the trial stopped; a learning rate "
+                                 f"too high for this model and data is the usual cause")
+
+
 class RayReportCallback(TrainerCallback):
     """After each evaluation, report the task's metrics (eval_loss and each other ``eval_<name>`` as
     ``<name>``: perplexity, accuracy, ...) and the running best to Ray, with a checkpoint.
@@ -81,11 +93,13 @@ class RayReportCallback(TrainerCallback):
         # A run started again (out of memory) trains from the start but reports only the steps after this.
         self.reported_through_step = reported_through_step
         self.best: float | None = None
-        self.train_loss: float | None = None
+        self.train_loss: float | None = None  # the mean training loss of the steps since the last evaluation
+        self.window_losses: list[float] = []
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
-            self.train_loss = float(logs["loss"])
+            check_finite("the training loss", float(logs["loss"]), step=state.global_step)
+            self.window_losses.append(float(logs["loss"]))
 
     def on_step_end(self, args, state, control, **kwargs):
         # The last step always gets evaluated, so the end of training is never left unreported.
@@ -97,6 +111,7 @@ class RayReportCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, model=None, processing_class=None, **kwargs):
         import ray.train
 
+        check_finite("the eval loss", float(metrics["eval_loss"]), step=state.global_step)
         metrics = self._metrics(metrics, step=state.global_step, epoch=state.epoch)
         # The time units a scheduler may count in (scheduler.time_unit), besides Tune's own report count.
         metrics.update(progress=state.global_step / state.max_steps,
@@ -123,6 +138,8 @@ class RayReportCallback(TrainerCallback):
         metrics.update({name.removeprefix("eval_"): float(value) for name, value in eval_metrics.items()
                         if name.startswith("eval_") and name != "eval_loss" and name not in TRAINER_TIMINGS})
         metrics.update(step=step, epoch=float(epoch or 0.0))
+        if self.window_losses:
+            self.train_loss, self.window_losses = sum(self.window_losses) / len(self.window_losses), []
         if self.train_loss is not None:
             metrics["train_loss"] = self.train_loss
         value = metrics[self.metric]

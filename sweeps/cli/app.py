@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -22,16 +22,34 @@ from sweeps.core.errors import SpecError, UserError
 from sweeps.core.layout import TUNE_DIR
 from sweeps.run.warm_start import warm_start_problems
 
+if TYPE_CHECKING:
+    from sweeps.results.summary import RunSummary
+
 app = typer.Typer(help="Hyperparameter sweeps for LLM fine-tuning on Ray.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
 
 
-def main() -> None:
+class _TrialErrorsInTheSummary(logging.Filter):
+    """Tune logs each failed trial's whole traceback as it fails, and the failed trials' ids at the end; the run
+    summary shows each kind of error once instead, with where its traceback is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("Trial task failed", "Trials did not complete"))
+
+
+_TRIAL_ERRORS_IN_THE_SUMMARY = _TrialErrorsInTheSummary()
+
+
+def main(args: list[str] | None = None) -> None:
+    """The ``finesweep`` command on ``args`` (None: the command line): a :class:`UserError` is one message and
+    exit code 2."""
     # Tune and Optuna narrate at INFO; the live table and the summary say what a user needs.
     for name in ("ray.tune", "ray.train", "optuna"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("ray.tune.execution.tune_controller", "ray.tune.tune"):
+        logging.getLogger(name).addFilter(_TRIAL_ERRORS_IN_THE_SUMMARY)
     try:
-        app()
+        app(args=args)
     except UserError as error:
         # The message quotes user text (paths, values) verbatim: it must not be read as rich markup.
         err.print(Text.assemble(("error:", "red"), f" {error}"), highlight=False, soft_wrap=True)
@@ -73,8 +91,7 @@ def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = Non
 
     started = time.monotonic()
     run_sweep(spec, address=address, callbacks=[LiveTrialTable(metric=spec.search.metric, mode=spec.search.mode)])
-    summary = summarise_run(spec, wall_seconds=time.monotonic() - started)
-    out.print(summary.text(), highlight=False)
+    _report(summarise_run(spec, wall_seconds=time.monotonic() - started))
 
 
 @app.command()
@@ -88,7 +105,16 @@ def resume(sweep_dir: SweepDir, address: Address = None) -> None:
         raise UserError(f"{sweep_dir}: the sweep never started (no {TUNE_DIR}/); use `finesweep run` instead")
     started = time.monotonic()
     resume_sweep(sweep_dir, address=address)
-    out.print(summarise_run(spec, wall_seconds=time.monotonic() - started).text(), highlight=False)
+    _report(summarise_run(spec, wall_seconds=time.monotonic() - started))
+
+
+def _report(summary: RunSummary) -> None:
+    """The run's summary, each kind of trial failure once (stderr), and exit code 1 when no trial finished."""
+    out.print(summary.text(), highlight=False)
+    if summary.failures or not summary.finished:
+        err.print(Text(summary.failure_text(), style="red"), highlight=False, soft_wrap=True)
+    if not summary.finished:
+        raise typer.Exit(1)
 
 
 @app.command()

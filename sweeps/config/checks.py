@@ -3,20 +3,19 @@ the method fits the task and the resources. Part of :func:`sweeps.config.loading
 
 from __future__ import annotations
 
-import csv
-import json
 from collections.abc import Mapping
 from itertools import islice
-from pathlib import Path
 
 from search_spaces.optuna_space import check_space, grid_of
 from search_spaces.searcher import check_initial_points
 from search_spaces.space import Choice, IntRange, SearchSpace
+from sweeps.config.data_checks import data_problems
 from sweeps.config.method_checks import method_problems, other_method_hint
-from sweeps.config.space import effective_space, searchable_paths
+from sweeps.config.model_checks import model_problems
+from sweeps.config.space import effective_space, searchable_fields, searchable_paths
+from sweeps.config.space_bounds import space_bound_problems
+from sweeps.config.storage_checks import storage_problems
 from sweeps.spec import SweepSpec
-
-DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
 
 def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[str, str] | None = None) -> list[str]:
@@ -40,6 +39,7 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
     searchable = searchable_paths(method=method, task=spec.task.type)
     problems += [f"{field}: {message}{other_method_hint(field.removeprefix('search_space.'), method=method)}"
                  for field, message in check_space(space, searchable=searchable)]
+    problems += space_bound_problems(space, fields=searchable_fields(method=method, task=spec.task.type))
     problems += method_problems(spec, space=space, check_machine=check_files)
     problems += _searched_batch_size_problems(space, workers=workers)
     return problems + _sampler_problems(spec, space=space)
@@ -124,31 +124,5 @@ def _searched_batch_size_problems(space: SearchSpace, *, workers: int) -> list[s
 
 
 def _file_problems(spec: SweepSpec) -> list[str]:
-    problems = []
-    if not (spec.model.path / "config.json").is_file():
-        problems.append(f"model.path: must be a Hugging Face model directory (with config.json), "
-                        f"but got {str(spec.model.path)!r}")
-    if not spec.dataset.path.is_file():
-        problems.append(f"dataset.path: must be an existing data file ({', '.join(DATA_SUFFIXES)}), "
-                        f"but got {str(spec.dataset.path)!r}, which does not exist")
-    elif spec.dataset.path.suffix not in DATA_SUFFIXES:
-        problems.append(f"dataset.path: must end in {', '.join(DATA_SUFFIXES)}, but got {spec.dataset.path.name!r}")
-    elif (present := _data_columns(spec.dataset.path)) is not None:
-        problems += [f"{field}: must name a column of {spec.dataset.path.name} (its first row has "
-                     f"{', '.join(present)}), but got {column!r}"
-                     for field, column in spec.task.columns(spec.dataset).items() if column not in present]
-    return problems
-
-
-def _data_columns(path: Path) -> list[str] | None:
-    """The columns of a .jsonl file's first row or a .csv file's header, read without loading the file;
-    None for the other formats (a trial's loading checks them) and for rows the data loader will report."""
-    if path.suffix not in (".jsonl", ".csv"):
-        return None
-    try:
-        with path.open(encoding="utf-8", newline="") as lines:
-            first = next((line for line in lines if line.strip()), "")
-        row = json.loads(first) if path.suffix == ".jsonl" else dict.fromkeys(next(csv.reader([first]), []))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return list(row) if isinstance(row, dict) else None
+    """What must hold on this machine before anything starts: the model folder, the data, the storage path."""
+    return model_problems(spec) + data_problems(spec) + storage_problems(spec)

@@ -6,7 +6,6 @@ the value and what is allowed, so a user fixes the whole file in one pass.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,10 @@ from pydantic import ValidationError
 
 from sweeps.config.checks import cross_check
 from sweeps.config.messages import validation_problems
+from sweeps.config.yaml_files import parse_yaml, read_yaml_mapping, yaml_problem
 from sweeps.core.errors import SpecError, UserError
 from sweeps.core.layout import SPEC_FILE
 from sweeps.spec import SweepSpec
-
-
-class _YamlLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, but ``1e-4`` is a float as in YAML 1.2 (YAML 1.1 reads it as a string unless
-    written ``1.0e-4``): a learning rate in an initial point or a choice must not silently become text."""
-
-
-_YamlLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789")
-)
 
 
 def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: bool = True,
@@ -41,7 +31,7 @@ def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: b
     replaces the task's metrics when the trials report others: a replayed curves file's."""
     path = Path(path)
     source = str(path)
-    raw = _read_mapping(path)
+    raw = read_yaml_mapping(path)
     problems = apply_overrides(raw, overrides)
     raw = _with_paths_resolved(raw, base_dir=path.resolve().parent)
     spec = None
@@ -56,33 +46,6 @@ def load_spec(path: Path | str, overrides: Sequence[str] = (), *, check_files: b
     return spec
 
 
-def _read_mapping(path: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
-    except FileNotFoundError:
-        raise SpecError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise SpecError(str(path), [f"cannot be read: {reason}"]) from None
-    except yaml.YAMLError as error:
-        raise SpecError(str(path), [f"not valid YAML: {_yaml_problem(error)}"]) from None
-    if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
-        raise SpecError(str(path), [f"must be a mapping of sections (name:, model:, dataset:, ...), but got {got}"])
-    return raw
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    # PyYAML's own text spans several lines and names the stream "<unicode string>", not the file.
-    if not isinstance(error, yaml.MarkedYAMLError) or error.problem_mark is None:
-        return str(error).replace("\n", " ")
-    mark = error.problem_mark
-    where = f"{error.problem} at line {mark.line + 1}, column {mark.column + 1}"
-    if error.context and error.context_mark is not None:
-        where += f" ({error.context} from line {error.context_mark.line + 1}, column {error.context_mark.column + 1})"
-    return where
-
-
 def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> list[str]:
     """Set each ``a.b.c=value`` (value parsed as YAML) in ``raw``; returns the malformed ones. A search-space
     parameter is addressed by its full name: ``search_space.training.learning_rate.high=1e-3``."""
@@ -93,9 +56,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Sequence[str]) -> list[str]:
             problems.append(f"override {override!r}: expected KEY=VALUE, e.g. search.num_trials=8")
             continue
         try:
-            value = yaml.load(text, Loader=_YamlLoader) if text else ""
+            value = parse_yaml(text) if text else ""
         except yaml.YAMLError as error:
-            problems.append(f"override {override!r}: value is not valid YAML: {_yaml_problem(error)}")
+            problems.append(f"override {override!r}: value is not valid YAML: {yaml_problem(error)}")
             continue
         *parents, leaf = _override_keys(dotted)
         section = raw
@@ -132,8 +95,13 @@ def _with_paths_resolved(raw: dict[str, Any], *, base_dir: Path) -> dict[str, An
 
 
 def read_spec(sweep_dir: Path) -> SweepSpec:
-    """The resolved spec a sweep was started with, saved in its directory."""
+    """The resolved spec a sweep was started with, saved in its directory. A saved spec that cannot be read
+    or no longer validates (edited by hand, written by another finesweep version) raises :class:`SpecError`."""
     spec_path = Path(sweep_dir) / SPEC_FILE
     if not spec_path.is_file():
         raise UserError(f"{sweep_dir}: not a finesweep sweep directory (no {SPEC_FILE})")
-    return SweepSpec.model_validate(yaml.safe_load(spec_path.read_text()))
+    raw = read_yaml_mapping(spec_path)
+    try:
+        return SweepSpec.model_validate(raw)
+    except ValidationError as error:
+        raise SpecError(str(spec_path), validation_problems(error, raw)) from None

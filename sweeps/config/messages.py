@@ -24,7 +24,8 @@ _DISCRIMINATORS = {"search_space": "type", **{section: tag for section, (tag, _)
 _ALLOWED = {
     "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "a whole number",
     "float_parsing": "a number", "float_type": "a number", "bool_parsing": "true or false",
-    "bool_type": "true or false", "string_type": "a string", "list_type": "a list", "dict_type": "a mapping",
+    "bool_type": "true or false", "string_type": "a string", "finite_number": "a finite number",
+    "list_type": "a list", "dict_type": "a mapping",
     "model_type": "a mapping of keys", "model_attributes_type": "a mapping of keys",
     "greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}", "less_than_equal": "<= {le}",
     "literal_error": "one of {expected}", "union_tag_invalid": "one of {expected_tags}",
@@ -36,9 +37,11 @@ def validation_problems(error: ValidationError, raw: dict[str, Any]) -> list[str
     """One line per field: the alternatives of a union (``[q_proj] or all-linear``) are joined by "or"."""
     allowed: dict[tuple[str, str], list[str]] = {}
     for item in error.errors():
-        field, requirement, got = _describe(item, raw)
-        allowed.setdefault((field, got), []).append(requirement)
-    return [f"{field}: {_either(requirements)}{got}" for (field, got), requirements in allowed.items()]
+        field, rule, got = _describe(item, raw)
+        rules = allowed.setdefault((field, got), [])
+        if rule not in rules:  # a union's int and float members both want a finite number
+            rules.append(rule)
+    return [f"{field}: {_either(rules)}{got}" for (field, got), rules in allowed.items()]
 
 
 def _either(requirements: list[str]) -> str:
@@ -60,13 +63,20 @@ def _describe(item: dict[str, Any], raw: dict[str, Any]) -> tuple[str, str, str]
     if item["type"] not in _ALLOWED:
         message = item["msg"].removeprefix("Value error, ")
         return field, message, "" if "but got" in message else f", but got {value!r}"
+    options = _options(item)
+    return field, requirement(item), f", but got {value!r}{did_you_mean(str(value), options=options)}"
+
+
+def requirement(item: dict[str, Any]) -> str:
+    """What a pydantic error of a type in :data:`_ALLOWED` says is allowed: ``must be >= 1``."""
+    allowed = _ALLOWED[item["type"]].format(**item.get("ctx", {}))
+    return f"must be {allowed.removeprefix('one of ') if len(_options(item)) == 1 else allowed}"
+
+
+def _options(item: dict[str, Any]) -> list[str]:
+    """The names a literal or tagged-union error allows."""
     context = item.get("ctx", {})
-    requirement = _ALLOWED[item["type"]].format(**context)
-    options = re.findall(r"'([^']*)'", str(context.get("expected", context.get("expected_tags", ""))))
-    if len(options) == 1:
-        requirement = requirement.removeprefix("one of ")
-    hint = did_you_mean(str(value), options=options)
-    return field, f"must be {requirement}", f", but got {value!r}{hint}"
+    return re.findall(r"'([^']*)'", str(context.get("expected", context.get("expected_tags", ""))))
 
 
 def _locate(item: dict[str, Any], raw: dict[str, Any]) -> tuple[list[Any], Any]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
+from pydantic.fields import FieldInfo
+
 from search_spaces.presets import preset_space
 from search_spaces.space import SearchSpace
 from sweeps.spec import TAGGED_SECTIONS, SweepSpec
@@ -18,16 +20,20 @@ def searchable_paths(*, method: str = "lora", task: str = "causal_lm") -> dict[s
     """Dotted spec paths a search space may set when ``method.name`` is ``method`` and ``task.type`` is
     ``task``, with their kind (float, int or str): that method's and that task's own numeric fields, and the
     training ones."""
-    kinds = {}
+    return {path: _scalar_kind(field.annotation) for path, field in searchable_fields(method=method, task=task).items()}
+
+
+def searchable_fields(*, method: str = "lora", task: str = "causal_lm") -> dict[str, FieldInfo]:
+    """The spec fields behind :func:`searchable_paths`, by dotted path: their types and bounds are the rules
+    every value a search space gives them must keep."""
+    fields = {}
     tags = {"method": method, "task": task}
     for section in SEARCHABLE_SECTIONS:
         tagged = TAGGED_SECTIONS.get(section)
         model = tagged[1][tags[section]] if tagged else SweepSpec.model_fields[section].annotation
-        for name, field in model.model_fields.items():
-            kind = _scalar_kind(field.annotation)
-            if kind:
-                kinds[f"{section}.{name}"] = kind
-    return kinds
+        fields.update({f"{section}.{name}": field for name, field in model.model_fields.items()
+                       if _scalar_kind(field.annotation)})
+    return fields
 
 
 def _scalar_kind(annotation: Any) -> str | None:

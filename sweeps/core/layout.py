@@ -5,6 +5,7 @@ import re
 
 SPEC_FILE = "sweep.yaml"  # the resolved spec: overrides applied, paths absolute
 TUNE_DIR = "tune"  # Ray Tune's experiment: one folder per trial with result.json, params.json, error.txt
+ERROR_FILE = "error.txt"  # in a failed trial's Tune folder: the whole traceback of its failure
 TRAIN_DIR = "train"  # Ray Train runs, one per trial id, holding the kept adapter checkpoints
 JOURNAL_FILE = "optuna.journal"  # Optuna JournalStorage: the study survives crashes; optuna-dashboard reads it
 SUMMARY_FILE = "summary.json"  # written when a run ends: best trial, counts, wall time

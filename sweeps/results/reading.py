@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sweeps.core.layout import TUNE_DIR
+from sweeps.core.errors import UserError
+from sweeps.core.layout import ERROR_FILE, TUNE_DIR
 from sweeps.core.values import best_by, finite_or_none, sort_key
 from sweeps.spec import SweepSpec
 
@@ -27,7 +28,8 @@ class TrialSummary:
     best_value: float | None
     best_checkpoint: str | None  # the checkpoint of the best report
     stopped_early: bool  # ended by the scheduler before its training finished
-    error: str | None = None
+    error: str | None = None  # the last line of a failed trial's traceback
+    error_file: str | None = None  # where Tune saved the whole traceback
     node_ids: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -60,7 +62,12 @@ def _analysis(sweep_dir: Path, spec: SweepSpec) -> Any:
     experiment_dir = Path(sweep_dir).resolve() / TUNE_DIR  # pyarrow reads a bare relative path as a bad URI
     if not experiment_dir.is_dir():
         return None
-    return ExperimentAnalysis(str(experiment_dir), default_metric=spec.search.metric, default_mode=spec.search.mode)
+    try:
+        return ExperimentAnalysis(str(experiment_dir), default_metric=spec.search.metric,
+                                  default_mode=spec.search.mode)
+    except (ValueError, KeyError, TypeError, OSError) as error:  # a state file cut short, edited or not Tune's
+        raise UserError(f"{experiment_dir}: Tune's record of the trials cannot be read ({type(error).__name__}: "
+                        f"{error})") from None
 
 
 def _summarise(trial: Any, frame: Any, spec: SweepSpec) -> TrialSummary:
@@ -78,6 +85,7 @@ def _summarise(trial: Any, frame: Any, spec: SweepSpec) -> TrialSummary:
         best_checkpoint=best_row.get("checkpoint_path") if best_row else None,
         stopped_early=trial.status == "TERMINATED" and bool(rows) and not _finished_training(last),
         error=_error_text(trial),
+        error_file=str(Path(trial.path) / ERROR_FILE) if trial.status == "ERROR" else None,
         node_ids=sorted({row["node_id"] for row in rows if row.get("node_id")}),
     )
 
@@ -90,8 +98,9 @@ def _finished_training(last_row: dict[str, Any]) -> bool:
 def _error_text(trial: Any) -> str | None:
     if trial.status != "ERROR":
         return None
-    error_file = Path(trial.path) / "error.txt"
-    return error_file.read_text().strip().splitlines()[-1] if error_file.is_file() else "failed (no error file)"
+    error_file = Path(trial.path) / ERROR_FILE
+    lines = error_file.read_text(errors="replace").strip().splitlines() if error_file.is_file() else []
+    return lines[-1] if lines else "failed (no error file)"
 
 
 def best_trial(summaries: list[TrialSummary]) -> TrialSummary | None:

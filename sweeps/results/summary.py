@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ from sweeps.core.errors import UserError
 from sweeps.core.layout import SUMMARY_FILE
 from sweeps.core.values import format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
-from sweeps.results.reading import best_trial, trial_summaries
+from sweeps.results.reading import TrialSummary, best_trial, trial_summaries
 from sweeps.spec import SweepSpec
+
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
 @dataclass(frozen=True)
@@ -23,14 +26,16 @@ class RunSummary:
     sweep_dir: str
     best: dict[str, Any] | None
     trials: int
+    finished: int  # ended without an error, trained to the end or stopped early: `run` exits 0 with one
     stopped_early: int
     failed: int
     unfinished: int  # interrupted (Ctrl-C, crash) or never started: `finesweep resume` runs them
+    failures: list[dict[str, Any]]  # the first failed trial of each kind of error (first_failures)
     wall_seconds: float
 
     def text(self) -> str:
-        lines = [f"{self.trials} trials in {self.wall_seconds:.0f} s: {self.stopped_early} stopped early, "
-                 f"{self.failed} failed, {self.unfinished} unfinished."]
+        lines = [f"{self.trials} trials in {self.wall_seconds:.0f} s: {self.finished} finished "
+                 f"({self.stopped_early} stopped early), {self.failed} failed, {self.unfinished} unfinished."]
         if self.unfinished:
             lines.append(f"interrupted: continue with `finesweep resume {self.sweep_dir}`")
         if self.best:
@@ -39,6 +44,32 @@ class RunSummary:
                       f"checkpoint: {self.best['checkpoint_path']}",
                       f"next: finesweep best {self.sweep_dir}   |   finesweep sample {self.sweep_dir} --prompt '...'"]
         return "\n".join(lines)
+
+    def failure_text(self) -> str:
+        """Each kind of failure once: its first trial, the error's last line, where the whole traceback is."""
+        lines = []
+        for failure in self.failures:
+            also = f"; {failure['same']} more trial(s) failed the same way" if failure["same"] else ""
+            lines.append(f"trial {failure['trial_id']} failed: {failure['error']}\n"
+                         f"  traceback: {failure['error_file']}{also}")
+        if not self.finished:
+            lines.append("no trial finished: every one failed or was interrupted")
+        return "\n".join(lines)
+
+
+def first_failures(summaries: list[TrialSummary]) -> list[dict[str, Any]]:
+    """The first failed trial (in Tune's order) of each kind of error (its last line, numbers aside: "nan at
+    step 7" and "nan at step 12" are one kind), with how many others failed the same way."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for trial in summaries:
+        if trial.state == "ERROR":
+            kind = _NUMBER.sub("#", trial.error or "")
+            if kind in kinds:
+                kinds[kind]["same"] += 1
+            else:
+                kinds[kind] = {"trial_id": trial.trial_id, "error": trial.error, "error_file": trial.error_file,
+                               "same": 0}
+    return list(kinds.values())
 
 
 def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
@@ -49,9 +80,11 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
         sweep_dir=spec.sweep_dir,
         best=_record(winner, spec) if winner else None,
         trials=len(summaries),
+        finished=sum(s.state == "TERMINATED" for s in summaries),
         stopped_early=sum(s.stopped_early for s in summaries),
         failed=sum(s.state == "ERROR" for s in summaries),
         unfinished=sum(s.state not in ("TERMINATED", "ERROR") for s in summaries),
+        failures=first_failures(summaries),
         wall_seconds=wall_seconds,
     )
     Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2))

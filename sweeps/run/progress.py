@@ -48,6 +48,8 @@ class LiveTrialTable(Callback):
         if self.live is not None:
             self.live.stop()
             self.live = None
+            if not self.console.is_terminal:  # a log or a pipe: Live ends the table without a newline there
+                self.console.line()
 
     def __getstate__(self):
         # Tune pickles callbacks into its experiment state; a live terminal handle does not travel.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from sweeps.config.loading import read_spec
+from sweeps.config.resource_checks import TRIAL_DRIVER_CPUS, fit_problems, this_machine
 from sweeps.config.space import effective_space
+from sweeps.core.errors import UserError
 from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
 from sweeps.core.net import free_loopback_port
 from sweeps.run.warm_start import past_trials, reference_curves
@@ -22,8 +25,6 @@ if TYPE_CHECKING:
 
     from sweeps.spec import SweepSpec
 
-# The trial function only waits on its Train workers; a sliver of a CPU leaves them the cores.
-TRIAL_DRIVER_CPUS = 0.01
 # ASHA's top rung in reports when the training length is not known before the data is loaded (Ray's default).
 DEFAULT_MAX_REPORTS = 100
 
@@ -37,8 +38,8 @@ def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequenc
     ``reuse_actors=True`` suits only a trainable that owns no Ray Train workers (replay): a Train trial's
     workers would go stale in a reused actor, but a fresh Python worker per trial dominates a replay's cost.
     """
+    connect(spec, address=address, check_fit=trainable is None)
     sweep_dir = prepare_sweep_dir(spec)
-    init_ray(address)
     return build_tuner(spec, sweep_dir=sweep_dir, callbacks=callbacks, trainable=trainable,
                        reuse_actors=reuse_actors).fit()
 
@@ -49,10 +50,50 @@ def resume_sweep(sweep_dir: Path, *, address: str | None = None) -> ResultGrid:
     from ray import tune
 
     spec = read_spec(sweep_dir)
-    init_ray(address)
-    tuner = tune.Tuner.restore(str(Path(sweep_dir).resolve() / TUNE_DIR), trainable=trial_trainable(spec),
-                               resume_unfinished=True, resume_errored=False, restart_errored=True)
+    experiment_dir = str(Path(sweep_dir).resolve() / TUNE_DIR)
+    if not tune.Tuner.can_restore(experiment_dir):
+        raise UserError(f"{experiment_dir}: holds no state Tune can resume from (no tuner.pkl: the sweep was "
+                        f"stopped before its first trial started, or the folder is not Tune's); nothing was started")
+    connect(spec, address=address)
+    try:
+        tuner = tune.Tuner.restore(experiment_dir, trainable=trial_trainable(spec), resume_unfinished=True,
+                                   resume_errored=False, restart_errored=True)
+    except (OSError, EOFError, ValueError, pickle.UnpicklingError) as error:  # a state file cut short or edited
+        raise UserError(f"{experiment_dir}: Tune's saved state cannot be read ({type(error).__name__}: {error})"
+                        ) from None
     return tuner.fit()
+
+
+def connect(spec: SweepSpec, *, address: str | None, check_fit: bool = True) -> None:
+    """Start or join Ray for the trials of ``spec`` (see :func:`init_ray`). With ``check_fit``, a trial that
+    could never fit is refused (:class:`UserError`) first: before an embedded Ray starts, from this machine's
+    resources; on a cluster once connected, from its nodes and the node types its autoscaler may add."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    if check_fit and not address:
+        _refuse(fit_problems(spec, nodes=[this_machine(spec)], where="this machine"))
+    init_ray(address)
+    if check_fit and address:
+        _refuse(fit_problems(spec, nodes=cluster_nodes(copies=spec.resources.workers),
+                             where=f"the cluster at {address} (with the node types its autoscaler may add)"))
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise UserError("\n".join(problems))
+
+
+def cluster_nodes(*, copies: int) -> list[dict[str, float]]:
+    """The total resources of each alive node of the connected cluster, and up to ``copies`` of each node type
+    its autoscaler may start (Ray's cluster config; none without an autoscaler)."""
+    import ray
+    from ray._private.state import state
+
+    nodes = [dict(node["Resources"]) for node in ray.nodes() if node["Alive"]]
+    config = state.get_cluster_config()
+    for group in config.node_group_configs if config else []:
+        count = copies if group.max_count < 0 else min(group.max_count, copies)
+        nodes += [dict(group.resources)] * count
+    return nodes
 
 
 def init_ray(address: str | None) -> None:
@@ -120,9 +161,11 @@ def _trial_id(trial) -> str:
 def prepare_sweep_dir(spec: SweepSpec) -> Path:
     """Create the sweep directory and save the resolved spec in it, so results are read without the original."""
     sweep_dir = Path(spec.sweep_dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    (sweep_dir / TRAIN_DIR).mkdir(exist_ok=True)
-    (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    try:
+        (sweep_dir / TRAIN_DIR).mkdir(parents=True, exist_ok=True)
+        (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    except OSError as error:  # checked before start, but storage can change (full, unmounted) in between
+        raise UserError(f"storage.path: cannot write the sweep directory {sweep_dir}: {error.strerror}") from None
     return sweep_dir
 
 

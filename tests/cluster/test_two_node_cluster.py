@@ -181,3 +181,20 @@ def test_stock_ray_job_submit_runs_a_sweep(cluster, sweep_file: Path, tmp_path: 
     summaries = trial_summaries(sweep_dir, read_spec(sweep_dir))
     assert [summary.state for summary in summaries] == ["TERMINATED"]
     assert json.loads((sweep_dir / SUMMARY_FILE).read_text())["trials"] == 1
+
+
+def test_a_trial_no_node_can_fit_is_refused_once_connected(cluster, sweep_file: Path, tmp_path: Path):
+    """Each node has 2 CPUs: a 3-CPU worker fits none, and three 1.5-CPU workers fit one per node."""
+    ray_cluster, _ = cluster
+    for overrides, expected in ((["resources.cpus_per_worker=3"], "resources.cpus_per_worker: each of a trial's 1 "
+                                 "Train worker(s) needs 3 CPUs on one node, but the cluster at"),
+                                (["resources.workers=3", "training.batch_size=9"], "resources.workers: a trial needs "
+                                 "3 Train workers of 1.5 CPUs each at once")):
+        completed = subprocess.run(
+            [sys.executable, "-m", "sweeps", "run", str(sweep_file), *overrides, "--address",
+             f"127.0.0.1:{ray_cluster.gcs_port}"], cwd=tmp_path, env=ray_cluster.env(), capture_output=True,
+            text=True, timeout=SWEEP_TIMEOUT_S)
+        assert completed.returncode == 2, completed.stdout + completed.stderr
+        assert expected in completed.stderr and "nothing was started" in completed.stderr, completed.stderr
+        assert "Traceback" not in completed.stderr
+        assert not (tmp_path / "runs").exists()

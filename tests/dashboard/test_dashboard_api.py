@@ -56,6 +56,37 @@ def test_a_sweep_without_results_yet_is_listed_as_starting(client: TestClient):
     assert importance["optuna_dashboard"].startswith("optuna-dashboard ")
 
 
+# A broken sweep directory beside a healthy one: what is in its sweep.yaml or Tune folder, and what the list shows.
+UNREADABLE = {
+    "yaml-syntax": ("name: x\nmodel: [oops\n", None, "not valid YAML: expected ',' or ']'"),
+    "invalid-spec": ("name: x\nmodel: {path: /m}\n", None, "dataset: required section is missing"),
+    "alias-bomb": ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{name}: &{name} [{', '.join([f'*{prev}'] * 10)}]\n" for prev, name in zip("abcde", "bcdef", strict=True)),
+        None, "refused: its aliases (*name) expand to more than"),
+    "tune-state-corrupt": (None, "{not json", "Tune's record of the trials cannot be read"),
+}
+
+
+def test_an_unreadable_sweep_is_listed_as_such_beside_the_healthy_ones(tmp_path: Path, storage: Path):
+    runs = shutil.copytree(storage, tmp_path / "runs")
+    for name, (spec_text, tune_state, _) in UNREADABLE.items():
+        sweep_dir = shutil.copytree(runs / "synthetic", runs / name)
+        if spec_text is not None:
+            (sweep_dir / "sweep.yaml").write_text(spec_text)
+        if tune_state is not None:
+            (sweep_dir / "tune").mkdir()
+            (sweep_dir / "tune" / "experiment_state-2026-01-01_00-00-00.json").write_text(tune_state)
+    client = local_client(runs)
+    reply = client.get("/api/sweeps")
+    assert reply.status_code == 200
+    listed = {sweep["name"]: sweep for sweep in reply.json()}
+    assert listed["synthetic"]["state"] == "starting"  # the healthy sweep is still there
+    for name, (_, _, message) in UNREADABLE.items():
+        assert listed[name]["state"] == "unreadable" and message in listed[name]["error"], listed[name]
+        detail = client.get(f"/api/sweeps/{name}")
+        assert detail.status_code == 400 and message in detail.json()["detail"]
+
+
 def test_pages_load_plotly_from_this_server_not_a_cdn(client: TestClient):
     for page in ("/", "/sweeps/synthetic"):
         html = client.get(page).text

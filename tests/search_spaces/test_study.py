@@ -131,3 +131,16 @@ def test_a_prior_guides_early_samples_only_as_much_as_its_weight_says(weight: fl
     near = sum(1e-4 / 1.5 ** 2 <= value <= 1e-4 * 1.5 ** 2 for value in values)
     # Within two spreads of the mode: ~95% of draws from the prior, ~7% of uniform draws over 5 decades.
     assert near >= 32 if weight > 1 else near <= 10
+
+
+def test_a_grid_sweep_whose_last_cell_fails_goes_on(tmp_path: Path):
+    # GridSampler asks Optuna to stop once the grid is done; outside Optuna's own loop that raised, and the
+    # whole sweep crashed when its last grid cell failed or was stopped.
+    journal = tmp_path / "study.journal"
+    space = TypeAdapter(SearchSpace).validate_python({"method.r": {"type": "choice", "values": [4, 8]}})
+    searcher = build(journal, space=space, algorithm="grid")
+    for trial_id in ("aaa", "bbb"):
+        searcher.suggest(trial_id)
+    searcher.on_trial_complete("aaa", result=report(searcher, "aaa", losses=[2.0], finished=True))
+    searcher.on_trial_complete("bbb", error=True)
+    assert [trial.state for trial in trials(journal)] == [TrialState.COMPLETE, TrialState.PRUNED]

@@ -9,8 +9,8 @@ import pytest
 from datasets import Dataset, DatasetDict
 from transformers import AutoTokenizer
 
+from sweeps.config.cleaning import CleaningCounts
 from sweeps.spec import DatasetSpec
-from trainer.cleaning import CleaningCounts
 from trainer.data import (
     IGNORE_INDEX,
     DataReport,

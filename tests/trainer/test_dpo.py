@@ -78,8 +78,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, dpo_
 
 def test_dpo_training_lowers_the_loss(trained) -> None:
     _, recorder = trained
-    assert len(recorder.losses) == TRAIN_STEPS // 8
-    assert recorder.losses[-1] < recorder.losses[0] - 0.05, recorder.losses
+    assert len(recorder.losses) == TRAIN_STEPS  # every step's loss is logged (trainer.arguments)
+    first, last = recorder.losses[:8], recorder.losses[-8:]  # the first and the last report's steps
+    assert sum(last) / 8 < sum(first) / 8 - 0.05, recorder.losses
 
 
 def test_dpo_reports_reward_accuracy_and_margin(trained) -> None:
@@ -136,7 +137,7 @@ def dpo_sweep_path(tmp_path: Path, tiny_model_dir: Path, dpo_data_path: Path) ->
     (["search.metric=accuracy"], "search.metric: must be a metric the dpo task reports (eval_loss or "
                                  "reward_accuracy or reward_margin), but got 'accuracy'"),
     (["search.mode=min"], "search.mode: must be 'max' for reward_accuracy, but got 'min'"),
-    (["task.rejected_column=worse"], "task.rejected_column: must name a column of dpo.jsonl (its first row has "
+    (["task.rejected_column=worse"], "task.rejected_column: must name a column of dpo.jsonl (its columns: "
                                      "prompt, chosen, rejected, category), but got 'worse'"),
     (["method={name: ia3}"], "method.name: must be 'lora' or 'full' for task.type 'dpo', but got 'ia3'"),
     (["resources.workers=2"], "resources.workers: must be 1 for task.type 'dpo' (TRL's DPO trainer under FSDP2 "

@@ -21,6 +21,7 @@ class BadSpec:
     text: str | bytes | None = None
     spec: str = "sweep.yaml"
     command: str = "validate"
+    names_file: bool = True  # the message starts with the sweep file (not so for what the machine lacks)
 
     def apply(self, raw: dict[str, Any]) -> None:
         for dotted, value in self.edits.items():

@@ -1,7 +1,9 @@
-"""The real ``finesweep`` command, run in subprocesses: a bad sweep file or override gets one clear message
-naming the file, the field, the value and what is allowed; exit code 2; no traceback; nothing on disk.
+"""The real ``finesweep`` command: a bad sweep file or override gets one clear message naming the file, the field,
+the value and what is allowed; exit code 2; no traceback; nothing on disk; no Ray started.
 
-The bad-spec table lives in ``bad_specs.py``; its subprocesses all run at once, in a module fixture."""
+The bad-spec table lives in ``bad_specs.py``; every case runs in this process (``tests.helpers.cli``), and a few
+of them, with cases of ``test_bad_inputs.py``, also in real subprocesses, all at once in a module fixture, so
+that what a user's terminal shows is checked too."""
 
 from __future__ import annotations
 
@@ -17,25 +19,25 @@ import yaml
 from typer.testing import CliRunner
 
 from sweeps.cli.app import app
+from tests.helpers.cli import run_finesweep, tree
 from tests.helpers.sweeps import write_tiny_sweep
 from tests.sweeps.cli.bad_specs import BAD_SPECS, BadSpec
+from tests.sweeps.cli.bad_sweep_inputs import MORE_BAD_SPECS
 
 TIMEOUT = 180  # generous for a loaded machine; a spec that wrongly passed would start a real sweep under `run`
 HEAVY_MODULES = ("torch", "ray", "transformers", "optuna")
 # Every command the README documents; a command that goes missing from the app fails here.
 COMMANDS = ("validate", "run", "resume", "best", "presets", "sample", "data", "submit", "status", "logs", "stop",
             "list", "dashboard", "export", "replay", "curves", "curves-from-opda")
+# Also run as real processes: proof that no traceback reaches a terminal and that `run` starts no Ray.
+IN_SUBPROCESSES = ("unknown-top-level-key", "invalid-yaml", "missing-sweep-file", "full-on-two-workers",
+                   "override-without-value", "yaml-alias-bomb", "yaml-python-object-tag", "negative-rank-in-a-choice",
+                   "cpus-beyond-the-machine")
 
 
 def finesweep(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sweeps", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=TIMEOUT)
-
-
-def tree(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every file and folder under ``folder`` with its size and modification time."""
-    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
-            for path in sorted(folder.rglob("*"))}
 
 
 def write_bad_spec(case: BadSpec, folder: Path, *, model_dir: Path, data_path: Path) -> Path:
@@ -51,26 +53,45 @@ def write_bad_spec(case: BadSpec, folder: Path, *, model_dir: Path, data_path: P
 
 
 @pytest.fixture(scope="module")
-def bad_spec_outcomes(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, qa_data_path: Path):
-    """``{case id: (case folder, its files before, the spec path, the finished process)}``, all run in parallel."""
+def subprocess_outcomes(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, qa_data_path: Path):
+    """``{case id: (case folder, its files before, the spec path, the finished process)}`` for the cases in
+    :data:`IN_SUBPROCESSES`, all run in parallel."""
+    cases = [case for case in [*BAD_SPECS, *MORE_BAD_SPECS] if case.id in IN_SUBPROCESSES]
     prepared = {}
-    for case in BAD_SPECS:
+    for case in cases:
         folder = tmp_path_factory.mktemp(case.id)
         spec_path = write_bad_spec(case, folder, model_dir=tiny_model_dir, data_path=qa_data_path)
         prepared[case.id] = (folder, tree(folder), spec_path)
     with ThreadPoolExecutor(max_workers=max(4, 2 * (os.cpu_count() or 1))) as pool:
         futures = {case.id: pool.submit(finesweep, case.command, str(prepared[case.id][2]), *case.overrides,
-                                        cwd=prepared[case.id][0]) for case in BAD_SPECS}
+                                        cwd=prepared[case.id][0]) for case in cases}
         return {name: (*prepared[name], future.result()) for name, future in futures.items()}
 
 
 @pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in BAD_SPECS])
-def test_bad_spec_is_refused_with_a_clear_message_and_nothing_created(case: BadSpec, bad_spec_outcomes):
-    folder, files_before, spec_path, completed = bad_spec_outcomes[case.id]
+def test_bad_spec_is_refused_with_a_clear_message_and_nothing_created(case: BadSpec, tmp_path: Path,
+                                                                     tiny_model_dir: Path, qa_data_path: Path):
+    spec_path = write_bad_spec(case, tmp_path, model_dir=tiny_model_dir, data_path=qa_data_path)
+    before = tree(tmp_path)
+    outcome = run_finesweep(case.command, spec_path, *case.overrides)
+    assert outcome.code == 2, outcome
+    assert "Traceback" not in outcome.stdout + outcome.stderr
+    assert outcome.stderr.startswith(f"error: {spec_path}: "), outcome.stderr
+    for expected in case.expected:
+        assert expected in outcome.stderr, f"{expected!r} not in:\n{outcome.stderr}"
+    assert not (tmp_path / "runs").exists()
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("case_id", IN_SUBPROCESSES)
+def test_a_bad_input_is_refused_the_same_in_a_real_process(case_id: str, subprocess_outcomes):
+    case = next(case for case in [*BAD_SPECS, *MORE_BAD_SPECS] if case.id == case_id)
+    folder, files_before, spec_path, completed = subprocess_outcomes[case_id]
     output = completed.stdout + completed.stderr
     assert completed.returncode == 2, output
     assert "Traceback" not in output
-    assert completed.stderr.startswith(f"error: {spec_path}: "), completed.stderr
+    assert "Token authentication is enabled for this Ray cluster" not in output  # what a starting Ray prints
+    assert completed.stderr.startswith(f"error: {spec_path}: " if case.names_file else "error: "), completed.stderr
     for expected in case.expected:
         assert expected in completed.stderr, f"{expected!r} not in:\n{completed.stderr}"
     assert not (folder / "runs").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,17 +17,8 @@ from tests.helpers.sweeps import write_tiny_sweep
 
 
 @pytest.fixture
-def fake_model_dir(tmp_path: Path) -> Path:
-    """A folder that passes the model check (config.json), for tests that never load the model."""
-    folder = tmp_path / "model"
-    folder.mkdir()
-    (folder / "config.json").write_text("{}")
-    return folder
-
-
-@pytest.fixture
-def sweep_path(tmp_path: Path, fake_model_dir: Path, qa_data_path: Path) -> Path:
-    return write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=fake_model_dir, data_path=qa_data_path)
+def sweep_path(tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path) -> Path:
+    return write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path)
 
 
 def test_overrides_set_nested_values_parsed_as_yaml():
@@ -78,10 +70,10 @@ def test_exponent_floats_without_a_dot_are_numbers(sweep_path: Path):
 
 
 def test_relative_paths_resolve_against_the_sweep_file_not_the_cwd(tmp_path: Path, qa_data_path: Path,
+                                                                  tiny_model_dir: Path,
                                                                   monkeypatch: pytest.MonkeyPatch):
     project = tmp_path / "project"
-    (project / "models" / "tiny").mkdir(parents=True)
-    (project / "models" / "tiny" / "config.json").write_text("{}")
+    shutil.copytree(tiny_model_dir, project / "models" / "tiny")
     (project / "data").mkdir()
     (project / "data" / "qa.jsonl").write_bytes(qa_data_path.read_bytes())
     (project / "sweeps").mkdir()
@@ -189,8 +181,8 @@ def test_unsupported_method_combinations_are_rejected(sweep_path: Path, override
     assert caught.value.problems == [problem]
 
 
-def test_freeze_depth_is_checked_against_the_models_layers(sweep_path: Path, fake_model_dir: Path):
-    (fake_model_dir / "config.json").write_text('{"num_hidden_layers": 2}')
+def test_freeze_depth_is_checked_against_the_models_layers(sweep_path: Path):
+    # The tiny model has 2 layers.
     with pytest.raises(SpecError) as caught:
         _method_spec(sweep_path, "{name: freeze, k: 3}", "{method.k: {type: choice, values: [1, 4]}}")
     assert caught.value.problems == [
@@ -289,7 +281,7 @@ def test_a_classification_task_is_scored_by_its_own_metrics(sweep_path: Path):
 
 @pytest.mark.parametrize(("overrides", "problem"), [
     (["task.type=clasification"], "task.type: must be one of 'causal_lm', 'classification'"),
-    (["task.label_column=topic"], "task.label_column: must name a column of qa.jsonl (its first row has prompt, "
+    (["task.label_column=topic"], "task.label_column: must name a column of qa.jsonl (its columns: prompt, "
                                   "response), but got 'topic'"),
     (["resources.workers=2"], "resources.workers: must be 1 for task.type 'classification' (FSDP2 sharding is "
                               "proven for causal_lm only), but got 2"),

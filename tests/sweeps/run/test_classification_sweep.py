@@ -36,11 +36,8 @@ def test_sample_and_export_refuse_a_classification_sweep(tmp_path: Path, command
     assert "Traceback" not in completed.stderr
 
 
-def test_data_inspect_prints_the_rows_per_label(tmp_path: Path, topic_data_path: Path):
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "config.json").write_text("{}")  # validation checks the folder; inspect loads no model
-    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=model_dir, data_path=topic_data_path,
+def test_data_inspect_prints_the_rows_per_label(tmp_path: Path, topic_data_path: Path, topic_model_dir: Path):
+    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=topic_model_dir, data_path=topic_data_path,
                                  task={**CLASSIFICATION, "balance": True})
     completed = finesweep("data", "inspect", str(spec_path))
     assert completed.returncode == 0, completed.stdout + completed.stderr

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from sweeps.config.cleaning import CleaningCounts, clean_rows, normalized_text
 from sweeps.spec import DatasetSpec
-from trainer.cleaning import CleaningCounts, clean_rows, normalized_text
 
 ROWS = [
     ("Hello, world!", "Hi there."),

@@ -1,0 +1,34 @@
+"""Whether a trial can ever fit its target: each worker on one node, all of them at once, with the trial's own
+sliver of a CPU somewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sweeps.config.resource_checks import fit_problems
+from sweeps.spec import SweepSpec
+
+
+def _spec(**resources) -> SweepSpec:
+    return SweepSpec(name="x", model={"path": Path("/m")}, dataset={"path": Path("/d.jsonl")}, resources=resources,
+                     training={"batch_size": 8})
+
+
+def test_a_trial_that_fits_one_node_or_several_is_accepted():
+    assert fit_problems(_spec(cpus_per_worker=0.99), nodes=[{"CPU": 1.0}], where="here") == []
+    assert fit_problems(_spec(workers=2, cpus_per_worker=0.99), nodes=[{"CPU": 2.0}], where="here") == []
+    # Two 1-CPU workers on two nodes, the trial function on a third.
+    assert fit_problems(_spec(workers=2), nodes=[{"CPU": 1.0}] * 3, where="here") == []
+    assert fit_problems(_spec(use_gpu=True), nodes=[{"CPU": 4.0}, {"CPU": 8.0, "GPU": 1.0}], where="here") == []
+
+
+def test_a_trial_that_can_never_fit_is_refused_naming_the_field():
+    [gpu] = fit_problems(_spec(use_gpu=True), nodes=[{"CPU": 2.0}], where="this machine")
+    assert gpu.startswith("resources.use_gpu: each of a trial's 1 Train worker(s) needs 1 CPU and 1 GPU on one node")
+    [cpus] = fit_problems(_spec(cpus_per_worker=64), nodes=[{"CPU": 2.0}], where="this machine")
+    assert cpus.startswith("resources.cpus_per_worker:") and "at most 2 CPUs" in cpus
+    # Two 1-CPU workers and the trial's 0.01 CPU do not fit 2 CPUs; nor 3 workers on two 1-CPU nodes.
+    assert fit_problems(_spec(), nodes=[{"CPU": 1.0}], where="this machine")
+    [workers] = fit_problems(_spec(workers=2), nodes=[{"CPU": 2.0}], where="this machine")
+    assert workers.startswith("resources.workers: a trial needs 2 Train workers") and "this machine fits 1" in workers
+    assert fit_problems(_spec(workers=4), nodes=[{"CPU": 1.0}] * 4, where="the cluster")
