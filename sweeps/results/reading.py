@@ -13,6 +13,7 @@ from typing import Any
 from sweeps.core.layout import TUNE_DIR
 from sweeps.core.values import best_by, finite_or_none, sort_key
 from sweeps.spec import SweepSpec
+from trainer.startup import PHASES, STARTUP_KEY
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class TrialSummary:
     stopped_early: bool  # ended by the scheduler before its training finished
     error: str | None = None
     node_ids: list[str] = field(default_factory=list)
+    # Seconds from the trial's launch to each start-up phase it reached (trainer.startup.PHASES), as reported.
+    startup: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,7 +82,14 @@ def _summarise(trial: Any, frame: Any, spec: SweepSpec) -> TrialSummary:
         stopped_early=trial.status == "TERMINATED" and bool(rows) and not _finished_training(last),
         error=_error_text(trial),
         node_ids=sorted({row["node_id"] for row in rows if row.get("node_id")}),
+        startup=_startup(last),
     )
+
+
+def _startup(row: dict[str, Any]) -> dict[str, float]:
+    # Tune's result tables flatten the reported {phase: seconds} into "startup/<phase>" columns.
+    seconds = {phase: finite_or_none(row.get(f"{STARTUP_KEY}/{phase}")) for phase in PHASES}
+    return {phase: value for phase, value in seconds.items() if value is not None}
 
 
 def _finished_training(last_row: dict[str, Any]) -> bool:
