@@ -15,7 +15,8 @@ class StartupClock(Callback):
     for its actor: ``max_concurrent_trials`` makes Tune create a trial only when a slot is free), and rewrites
     the start-up marks its reports carry (epoch seconds from the trial's processes, :mod:`trainer.startup`) as
     seconds since that launch. Tune lets callbacks edit a result in place, and its result files are written
-    by the logger callbacks it appends after the user's, so the files hold the rewritten marks."""
+    by the logger callbacks it appends after the user's, so the files hold the rewritten marks. A resumed
+    sweep's restored trials are all seen at its first step, so one that waits there for a slot counts the wait."""
 
     def __init__(self) -> None:
         self.launched: dict[str, float] = {}
