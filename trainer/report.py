@@ -12,6 +12,7 @@ from transformers import TrainerCallback
 
 from sweeps.core.layout import CHECKPOINT_INFO
 from sweeps.core.values import better
+from trainer import startup
 from trainer.fsdp import full_trainable_state
 
 if TYPE_CHECKING:
@@ -83,7 +84,8 @@ class RayReportCallback(TrainerCallback):
     """
 
     def __init__(self, *, metric: str, mode: str, params: dict[str, Any], checkpoints: bool = True,
-                 run_info: dict[str, Any] | None = None, reported_through_step: int = 0, examples_per_step: int = 1):
+                 run_info: dict[str, Any] | None = None, reported_through_step: int = 0, examples_per_step: int = 1,
+                 startup_marks: dict[str, float] | None = None):
         self.metric = metric
         self.mode = mode
         self.params = params
@@ -92,6 +94,8 @@ class RayReportCallback(TrainerCallback):
         self.run_info = run_info or {}  # reported with every metric: how this run was started
         # A run started again (out of memory) trains from the start but reports only the steps after this.
         self.reported_through_step = reported_through_step
+        # The trial's start-up marks so far (trainer.startup); None: report none (a loop outside a trial).
+        self.startup_marks = startup_marks
         self.best: float | None = None
         self.train_loss: float | None = None  # the mean training loss of the steps since the last evaluation
         self.window_losses: list[float] = []
@@ -100,6 +104,9 @@ class RayReportCallback(TrainerCallback):
         if logs and "loss" in logs:
             check_finite("the training loss", float(logs["loss"]), step=state.global_step)
             self.window_losses.append(float(logs["loss"]))
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        startup.mark("first_step")
 
     def on_step_end(self, args, state, control, **kwargs):
         # The last step always gets evaluated, so the end of training is never left unreported.
@@ -120,6 +127,8 @@ class RayReportCallback(TrainerCallback):
         metrics["training_finished"] = state.global_step >= state.max_steps
         metrics.update(self.run_info)
         metrics["node_id"] = ray.get_runtime_context().get_node_id()  # where the trial ran, for results
+        if self.startup_marks is not None:
+            metrics[startup.STARTUP_KEY] = {**self.startup_marks, **startup.marks()}
         with tempfile.TemporaryDirectory() as checkpoint_dir:
             checkpoint = None
             writer = ray.train.get_context().get_world_rank() == 0

@@ -9,18 +9,37 @@ import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from trainer import startup
+
 if TYPE_CHECKING:
     from transformers import Trainer, TrainerCallback
 
     from sweeps.spec import SweepSpec
 
 
-def train_loop(config: dict[str, Any]) -> None:
-    """Train one trial's spec (``config["trial_spec"]``) and report each evaluation to Ray."""
-    train(config["trial_spec"], callbacks=[report_callback(config)])
+def train_loop(config: dict[str, Any], *, callbacks: Sequence[TrainerCallback] = (),
+               checkpoints: bool = True) -> None:
+    """Train one trial's spec (``config["trial_spec"]``) and report each evaluation to Ray. Benchmarks add
+    ``callbacks`` (a step timer) and turn the reports' adapter ``checkpoints`` off (M5's baseline)."""
+    startup.mark("worker_start")
+    import_training_libraries()
+    train(config["trial_spec"], callbacks=[*callbacks, report_callback(config, checkpoints=checkpoints)])
 
 
-def report_callback(config: dict[str, Any]) -> TrainerCallback:
+def import_training_libraries() -> None:
+    """Import what every task's trainer runs on, in this process only (the trial actor and Train's controller
+    need none of it), and mark the start-up phase it costs."""
+    import datasets  # noqa: F401
+    import peft  # noqa: F401
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    import trainer.tasks  # noqa: F401
+
+    startup.mark("imports")
+
+
+def report_callback(config: dict[str, Any], *, checkpoints: bool = True) -> TrainerCallback:
     """The callback that reports a Train run's evaluations (and its micro-batching) to Ray."""
     from trainer.arguments import micro_batching
     from trainer.report import RayReportCallback, last_reported_step
@@ -33,8 +52,9 @@ def report_callback(config: dict[str, Any]) -> TrainerCallback:
     # Tune's record of it afresh, so it reports every step again.
     reported = last_reported_step() if run_info["oom_retries"] else 0
     return RayReportCallback(metric=spec.search.metric, mode=spec.search.mode, params=config["params"],
-                             run_info=run_info, reported_through_step=reported,
-                             examples_per_step=spec.training.batch_size)
+                             checkpoints=checkpoints, run_info=run_info, reported_through_step=reported,
+                             examples_per_step=spec.training.batch_size,
+                             startup_marks=config.get(startup.STARTUP_KEY))
 
 
 def train(spec: SweepSpec, *, callbacks: Sequence[TrainerCallback]) -> None:

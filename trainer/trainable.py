@@ -2,7 +2,8 @@
 
 This is Train V2's pattern for Tune + Train (passing a ``TorchTrainer`` to ``Tuner`` is deprecated):
 the Train run is named after the trial id, so a restarted trial continues its own run, and
-``TuneReportCallback`` forwards rank 0's reports into the Tune trial.
+``TuneReportCallback`` forwards rank 0's reports into the Tune trial. Only the Train workers import torch
+(:mod:`trainer.torch_backend`); each process of the trial marks its start-up phases (:mod:`trainer.startup`).
 
 A trial whose workers run out of memory starts its Train run again with half the micro-batch and twice the
 gradient accumulation (the same effective batch), until the micro-batch is 1.
@@ -15,6 +16,8 @@ import logging
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from trainer import startup
 
 if TYPE_CHECKING:
     from sweeps.spec import SweepSpec
@@ -38,6 +41,7 @@ def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, .
 
     from trainer.arguments import micro_batching
 
+    startup.mark("actor_start")
     params = {path: value for path, value in config.items() if path in searched}
     trial_spec = spec.with_params(params)
     for oom_retries in itertools.count():
@@ -55,22 +59,27 @@ def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, .
 
 def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[dict[str, Any]], None] | None,
               oom_retries: int) -> None:
-    """One Train run of the trial. Started again, it restores the run's checkpoints (same name), and the
-    workers report only the steps after the latest (:func:`trainer.report.last_reported_step`)."""
+    """One Train run of the trial: ``ray.train.torch.TorchTrainer``'s run, built from its torch-free parts
+    (:mod:`trainer.torch_backend`) so that this process and Train's controller never import torch. Started
+    again, it restores the run's checkpoints (same name), and the workers report only the steps after the
+    latest (:func:`trainer.report.last_reported_step`)."""
     import ray.train
     import ray.tune
-    from ray.train.torch import TorchTrainer
-    from ray.tune.integration.ray_train import TuneReportCallback
+    from ray.train.v2.api.data_parallel_trainer import DataParallelTrainer
 
     from sweeps.core.layout import TRAIN_DIR
+    from trainer.torch_backend import TorchBackendConfig
     from trainer.train_loop import train_loop
+    from trainer.trial_report import TrialReportCallback
 
     os.environ.setdefault(TRAIN_POLL_ENV, TRAIN_POLL_SECONDS)  # Train passes it on to its controller
     resources = trial_spec.resources
-    loop_config = {"trial_spec": trial_spec, "params": config, "oom_retries": oom_retries}
-    TorchTrainer(
+    loop_config = {"trial_spec": trial_spec, "params": config, "oom_retries": oom_retries,
+                   startup.STARTUP_KEY: startup.marks()}
+    DataParallelTrainer(
         loop or train_loop,
         train_loop_config=loop_config,
+        backend_config=TorchBackendConfig(),
         scaling_config=ray.train.ScalingConfig(
             num_workers=resources.workers,
             use_gpu=resources.use_gpu,
@@ -84,7 +93,7 @@ def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[
                 checkpoint_score_attribute=trial_spec.search.metric,
                 checkpoint_score_order=trial_spec.search.mode,
             ),
-            callbacks=[TuneReportCallback()],
+            callbacks=[TrialReportCallback()],
         ),
     ).fit()
 

@@ -120,7 +120,7 @@ def _report(summary: RunSummary) -> None:
 @app.command()
 def best(sweep_dir: SweepDir, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Show the best trial of a sweep and its best checkpoint."""
-    from sweeps.results.summary import best_record, leaderboard
+    from sweeps.results.summary import best_record, leaderboard, startup_text
 
     record = best_record(sweep_dir)
     if as_json:
@@ -129,6 +129,8 @@ def best(sweep_dir: SweepDir, as_json: Annotated[bool, typer.Option("--json", he
     out.print(leaderboard(sweep_dir))
     out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']:.4g}\n"
               f"checkpoint: {record['checkpoint_path']}", highlight=False)
+    if record["startup"]:
+        out.print(f"start-up, seconds since launch: {startup_text(record['startup'])}", highlight=False)
     if record["chosen"]:
         chosen = record["chosen"]
         out.print(f"chosen: trial {chosen['trial_id']} step {chosen['step']} {chosen['metric']}={chosen['value']:.4g} "

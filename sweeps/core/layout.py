@@ -9,6 +9,7 @@ ERROR_FILE = "error.txt"  # in a failed trial's Tune folder: the whole traceback
 TRAIN_DIR = "train"  # Ray Train runs, one per trial id, holding the kept adapter checkpoints
 JOURNAL_FILE = "optuna.journal"  # Optuna JournalStorage: the study survives crashes; optuna-dashboard reads it
 SUMMARY_FILE = "summary.json"  # written when a run ends: best trial, counts, wall time
+DATA_CACHE_DIR = "data-cache"  # prepared data (cleaned, split, tokenized), one entry per data inputs
 CHOSEN_FILE = "chosen.json"  # the checkpoint picked in the dashboard: what `finesweep export` takes by default
 
 # A sweep's name is its folder's name: a plain name, never `..` or a path.

@@ -14,6 +14,7 @@ from sweeps.core.errors import UserError
 from sweeps.core.layout import ERROR_FILE, TUNE_DIR
 from sweeps.core.values import best_by, finite_or_none, sort_key
 from sweeps.spec import SweepSpec
+from trainer.startup import PHASES, STARTUP_KEY
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class TrialSummary:
     error: str | None = None  # the last line of a failed trial's traceback
     error_file: str | None = None  # where Tune saved the whole traceback
     node_ids: list[str] = field(default_factory=list)
+    # Seconds from the trial's launch to each start-up phase it reached (trainer.startup.PHASES), as reported.
+    startup: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +90,14 @@ def _summarise(trial: Any, frame: Any, spec: SweepSpec) -> TrialSummary:
         error=_error_text(trial),
         error_file=str(Path(trial.path) / ERROR_FILE) if trial.status == "ERROR" else None,
         node_ids=sorted({row["node_id"] for row in rows if row.get("node_id")}),
+        startup=_startup(last),
     )
+
+
+def _startup(row: dict[str, Any]) -> dict[str, float]:
+    # Tune's result tables flatten the reported {phase: seconds} into "startup/<phase>" columns.
+    seconds = {phase: finite_or_none(row.get(f"{STARTUP_KEY}/{phase}")) for phase in PHASES}
+    return {phase: value for phase, value in seconds.items() if value is not None}
 
 
 def _finished_training(last_row: dict[str, Any]) -> bool:

@@ -105,17 +105,26 @@ def best_record(sweep_dir: Path) -> dict[str, Any]:
 def _record(trial: Any, spec: SweepSpec) -> dict[str, Any]:
     return {"trial_id": trial.trial_id, "metric": spec.search.metric, "mode": spec.search.mode,
             "value": trial.best_value, "params": trial.params, "checkpoint_path": trial.best_checkpoint,
-            "iterations": trial.iterations}
+            "iterations": trial.iterations, "startup": trial.startup}
+
+
+def startup_text(startup: dict[str, float]) -> str:
+    """A trial's start-up phases in one line: seconds since its launch, in order."""
+    return ", ".join(f"{phase.replace('_', ' ')} {seconds:.1f}" for phase, seconds in startup.items())
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def leaderboard(sweep_dir: Path) -> Table:
     """All trials, best first."""
     spec = read_spec(sweep_dir)
     table = Table(title=f"{spec.name}: {spec.search.metric} ({spec.search.mode})")
-    for column in ("rank", "trial", "state", "hyperparameters", "iter", "best", "stopped early"):
+    for column in ("rank", "trial", "state", "hyperparameters", "iter", "best", "stopped early", "first step s"):
         table.add_column(column)
     for rank, trial in enumerate(trial_summaries(sweep_dir, spec), start=1):
         best = format_value(trial.best_value) if trial.best_value is not None else "–"
         table.add_row(str(rank), trial.trial_id, trial.state, format_params(trial.params), str(trial.iterations),
-                      best, "yes" if trial.stopped_early else "")
+                      best, "yes" if trial.stopped_early else "", _seconds(trial.startup.get("first_step")))
     return table

@@ -130,6 +130,8 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
                 trainable: Callable[[dict[str, Any]], None] | None = None, reuse_actors: bool = False):
     from ray import tune
 
+    from sweeps.run.startup import StartupClock
+
     return tune.Tuner(
         trial_trainable(spec, trainable),
         tune_config=tune.TuneConfig(
@@ -146,7 +148,8 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
         run_config=tune.RunConfig(
             name=TUNE_DIR,
             storage_path=str(sweep_dir),
-            callbacks=[*tracking_callbacks(spec), *callbacks],
+            # StartupClock first: the callbacks after it see each trial's start-up as seconds since its launch.
+            callbacks=[StartupClock(), *tracking_callbacks(spec), *callbacks],
             failure_config=tune.FailureConfig(max_failures=0),
             verbose=0,
         ),

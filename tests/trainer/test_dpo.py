@@ -128,6 +128,24 @@ def test_dpo_trains_the_full_model_against_a_frozen_copy(tmp_path: Path, tiny_mo
     assert trainer.train().training_loss > 0
 
 
+def test_a_second_dpo_trial_reads_the_sweep_s_prepared_pairs(tmp_path: Path, tiny_model_dir: Path,
+                                                              dpo_data_path: Path) -> None:
+    from sweeps.core.layout import DATA_CACHE_DIR
+    from sweeps.run.runner import prepare_sweep_dir
+    from trainer.train_loop import build_trainer
+
+    spec = load_spec(_dpo_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=dpo_data_path),
+                     ["training.max_steps=2"])
+    prepare_sweep_dir(spec)
+    first = build_trainer(spec, output_dir=str(tmp_path / "one"), callbacks=[])
+    (entry,) = (Path(spec.sweep_dir) / DATA_CACHE_DIR).iterdir()
+    second = build_trainer(spec, output_dir=str(tmp_path / "two"), callbacks=[])
+    # TRL tokenizes the memory-mapped pairs the same way both times, and the second trial trains on them
+    assert second.train_dataset["prompt_ids"] == first.train_dataset["prompt_ids"]
+    assert [path.name for path in (Path(spec.sweep_dir) / DATA_CACHE_DIR).iterdir()] == [entry.name]
+    assert second.train().training_loss > 0
+
+
 @pytest.fixture
 def dpo_sweep_path(tmp_path: Path, tiny_model_dir: Path, dpo_data_path: Path) -> Path:
     return _dpo_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=dpo_data_path)

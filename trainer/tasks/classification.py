@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from trainer import startup
 from trainer.arguments import training_arguments
 
 if TYPE_CHECKING:
@@ -80,6 +81,15 @@ def tokenize_classification(splits: DatasetDict, *, tokenizer: PreTrainedTokeniz
                         for name, split in splits.items()})
 
 
+def classification_data(spec: SweepSpec, *, tokenizer: PreTrainedTokenizerBase) -> tuple[DatasetDict, dict]:
+    """The tokenized labelled splits of ``spec`` as :func:`trainer.data_cache.prepared_data` caches them, with
+    the sorted labels (``{"labels": [...]}``) as extras."""
+    data = labelled_splits(spec)
+    tokenized = tokenize_classification(data.splits, tokenizer=tokenizer, labels=data.labels,
+                                        max_length=spec.dataset.max_length)
+    return tokenized, {"labels": data.labels}
+
+
 def classification_metrics(prediction: EvalPrediction) -> dict[str, float]:
     """Accuracy and macro-F1 (the mean of the per-label F1s, so a rare label counts as much as a common
     one) of an evaluation, by scikit-learn; the Trainer reports them as eval_accuracy and eval_f1_macro."""
@@ -98,19 +108,21 @@ def build_classification_trainer(spec: SweepSpec, *, output_dir: str,
     ``spec.method`` on it, and accuracy / f1_macro at every evaluation."""
     from transformers import DataCollatorWithPadding, Trainer
 
+    from trainer.data_cache import prepared_data
     from trainer.methods import method_callbacks
     from trainer.model import load_tokenizer, load_trial_model
 
     tokenizer = load_tokenizer(spec.model)
-    data = labelled_splits(spec)
-    tokenized = tokenize_classification(data.splits, tokenizer=tokenizer, labels=data.labels,
-                                        max_length=spec.dataset.max_length)
+    data, extras = prepared_data(spec, prepare=lambda: classification_data(spec, tokenizer=tokenizer))
+    startup.mark("data")
+    model = load_trial_model(spec, train_examples=len(data["train"]), labels=extras["labels"],
+                             pad_token_id=tokenizer.pad_token_id)
+    startup.mark("model")
     return Trainer(
-        model=load_trial_model(spec, train_examples=len(tokenized["train"]), labels=data.labels,
-                               pad_token_id=tokenizer.pad_token_id),
+        model=model,
         args=training_arguments(spec, output_dir=output_dir),
-        train_dataset=tokenized["train"],
-        eval_dataset=tokenized["eval"],
+        train_dataset=data["train"],
+        eval_dataset=data["eval"],
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=classification_metrics,
         # Given so that callbacks get it: a full-model checkpoint carries its tokenizer (trainer.report).

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from transformers import TrainerCallback
 
+from trainer import startup
 from trainer.arguments import training_arguments
 
 if TYPE_CHECKING:
@@ -44,15 +45,19 @@ def build_dpo_trainer(spec: SweepSpec, *, output_dir: str, callbacks: Sequence[T
     """The ``DPOTrainer`` of a dpo trial: preference splits, the model, and ``spec.task``'s beta and loss."""
     from trl import DPOConfig, DPOTrainer
 
+    from trainer.data_cache import prepared_data
     from trainer.methods import PEFT_CONFIGS, apply_method, peft_config
     from trainer.model import load_base_model, load_tokenizer
 
     tokenizer = load_tokenizer(spec.model)
-    splits, _ = preference_splits(spec, tokenizer=tokenizer)
+    splits, _ = prepared_data(spec, prepare=lambda: (preference_splits(spec, tokenizer=tokenizer)[0], {}))
+    startup.mark("data")
     base = load_base_model(model=spec.model, method=spec.method,
                            gradient_checkpointing=spec.training.gradient_checkpointing)
     model_path = str(spec.model.path)
     peft = peft_config(spec.method, model_path=model_path) if spec.method.name in PEFT_CONFIGS else None
+    model = base if peft else apply_method(base, method=spec.method, model_path=model_path)
+    startup.mark("model")
     args = training_arguments(
         spec, output_dir=output_dir, args_class=DPOConfig, beta=spec.task.beta, loss_type=[spec.task.loss_type],
         max_length=spec.dataset.max_length,
@@ -61,7 +66,7 @@ def build_dpo_trainer(spec: SweepSpec, *, output_dir: str, callbacks: Sequence[T
         gradient_checkpointing=False, bf16=False)
     return DPOTrainer(
         # TRL seeds (training.seed) and wraps the base itself when given the PEFT config.
-        model=base if peft else apply_method(base, method=spec.method, model_path=model_path),
+        model=model,
         args=args, train_dataset=splits["train"], eval_dataset=splits["eval"],
         processing_class=tokenizer,  # for TRL's tokenising, and for full-model checkpoints (trainer.report)
         peft_config=peft, callbacks=[RewardMetrics(), *callbacks])

@@ -15,6 +15,7 @@ from sweeps.config.loading import read_spec
 from sweeps.core.layout import SUMMARY_FILE, TUNE_DIR
 from sweeps.results.reading import trial_summaries
 from tests.helpers.wandb_offline import read_offline_run
+from trainer.startup import PHASES
 
 
 def _best_json(sweep_dir: Path) -> dict:
@@ -60,6 +61,18 @@ def test_best_json_agrees_with_tune_results(finished_sweep: Path):
     assert best["metric"] == "eval_loss" and best["mode"] == "min"
     assert best["params"] == {key: value for key, value in tune_best.config.items()}
     assert Path(best["checkpoint_path"]).is_dir()
+
+
+def test_every_trial_records_its_start_up_phases_in_order(finished_sweep: Path):
+    for summary in trial_summaries(finished_sweep, read_spec(finished_sweep)):
+        assert list(summary.startup) == list(PHASES), summary.startup
+        seconds = list(summary.startup.values())
+        assert seconds[0] > 0 and seconds == sorted(seconds)
+    best = _best_json(finished_sweep)
+    assert list(best["startup"]) == list(PHASES)
+    text = subprocess.run([sys.executable, "-m", "sweeps", "best", str(finished_sweep)], capture_output=True,
+                          text=True, check=True).stdout
+    assert f"first step {best['startup']['first_step']:.1f}" in text
 
 
 def test_best_checkpoint_reloads_with_trained_lora_weights(finished_sweep: Path, tiny_model_dir: Path):
