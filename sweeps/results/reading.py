@@ -12,6 +12,7 @@ from typing import Any
 
 from sweeps.core.layout import TUNE_DIR
 from sweeps.core.values import best_by, finite_or_none, sort_key
+from sweeps.run.events import error_line
 from sweeps.spec import SweepSpec
 
 
@@ -29,6 +30,8 @@ class TrialSummary:
     stopped_early: bool  # ended by the scheduler before its training finished
     error: str | None = None
     node_ids: list[str] = field(default_factory=list)
+    wall_seconds: float | None = None  # from the trial's start to its latest report (Tune's time_total_s)
+    first_report_seconds: float | None = None  # start-up, data and model loading, and training to the first eval
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,6 +82,8 @@ def _summarise(trial: Any, frame: Any, spec: SweepSpec) -> TrialSummary:
         stopped_early=trial.status == "TERMINATED" and bool(rows) and not _finished_training(last),
         error=_error_text(trial),
         node_ids=sorted({row["node_id"] for row in rows if row.get("node_id")}),
+        wall_seconds=finite_or_none(last.get("time_total_s")),
+        first_report_seconds=finite_or_none(rows[0].get("time_total_s")) if rows else None,
     )
 
 
@@ -88,10 +93,7 @@ def _finished_training(last_row: dict[str, Any]) -> bool:
 
 
 def _error_text(trial: Any) -> str | None:
-    if trial.status != "ERROR":
-        return None
-    error_file = Path(trial.path) / "error.txt"
-    return error_file.read_text().strip().splitlines()[-1] if error_file.is_file() else "failed (no error file)"
+    return error_line(Path(trial.path) / "error.txt") if trial.status == "ERROR" else None
 
 
 def best_trial(summaries: list[TrialSummary]) -> TrialSummary | None:
