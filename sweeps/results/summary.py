@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from rich import box
+from rich.table import Column, Table
 
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
@@ -15,6 +16,7 @@ from sweeps.core.layout import SUMMARY_FILE
 from sweeps.core.values import Mode, better, format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
 from sweeps.results.reading import TrialSummary, best_trial, trial_reports, trial_summaries
+from sweeps.run.events import trial_state
 from sweeps.spec import SweepSpec
 
 
@@ -135,13 +137,15 @@ def _record(trial: Any, spec: SweepSpec) -> dict[str, Any]:
 
 
 def leaderboard(sweep_dir: Path) -> Table:
-    """All trials, best first."""
+    """All trials, best first. Ranks, ids, states and values never wrap or shrink; hyperparameters wrap, so the
+    table stays whole at 80 columns."""
     spec = read_spec(sweep_dir)
-    table = Table(title=f"{spec.name}: {spec.search.metric} ({spec.search.mode})")
-    for column in ("rank", "trial", "state", "hyperparameters", "iter", "best", "stopped early"):
-        table.add_column(column)
+    table = Table(Column("rank", no_wrap=True), Column("trial", no_wrap=True), Column("state", no_wrap=True),
+                  Column("hyperparameters", overflow="fold"), Column("iter", no_wrap=True),
+                  Column("best", no_wrap=True), title=f"{spec.name}: {spec.search.metric} ({spec.search.mode})",
+                  box=box.SIMPLE_HEAD)
     for rank, trial in enumerate(trial_summaries(sweep_dir, spec), start=1):
         best = format_value(trial.best_value) if trial.best_value is not None else "–"
-        table.add_row(str(rank), trial.trial_id, trial.state, format_params(trial.params), str(trial.iterations),
-                      best, "yes" if trial.stopped_early else "")
+        table.add_row(str(rank), trial.trial_id, trial_state(trial.state, stopped_early=trial.stopped_early),
+                      format_params(trial.params), str(trial.iterations), best)
     return table

@@ -137,6 +137,14 @@ class SweepTally:
         return " · ".join(parts)
 
 
+def trial_state(tune_status: str, *, stopped_early: bool) -> str:
+    """A trial's state as the progress output names it, from Tune's (which says TERMINATED for both a trial
+    that trained to the end and one the scheduler stopped)."""
+    if tune_status == "TERMINATED":
+        return "stopped" if stopped_early else "done"
+    return {"ERROR": "failed", "RUNNING": "running"}.get(tune_status, "pending")
+
+
 def event_line(event: dict[str, Any], *, status: str) -> str:
     """One plain line for ``event``; ``status`` (the sweep's standing) follows an ended trial."""
     kind, metric = event["event"], event["metric"]

@@ -120,7 +120,7 @@ def trial_table(tally: SweepTally) -> Table:
     stays whole at 80 columns."""
     table = Table(Column("trial", no_wrap=True), Column("state", no_wrap=True),
                   Column("hyperparameters", ratio=1, overflow="fold"), Column("step", no_wrap=True, justify="right"),
-                  Column(f"last {tally.metric}", no_wrap=True), Column("best", no_wrap=True),
+                  Column("last", no_wrap=True), Column("best", no_wrap=True),
                   title=f"trials ({tally.metric}, {tally.mode})", expand=False)
     for trial in tally.trials.values():
         step = f"{trial.step} ({trial.progress:.0%})" if trial.step is not None else "–"
