@@ -141,8 +141,10 @@ def history_figure(*, history: dict[str, list[dict[str, Any]]], metric: str, uni
             line={"color": BEST_COLOR, "width": 3, "shape": "hv"},
             hovertemplate=f"{where}<br>best so far %{{customdata}}<extra></extra>",
         ), row=1, col=column)
-    figure.update_layout(_layout(title={"text": f"optimisation history: best {metric} so far"}, yaxis_title=metric,
-                                 legend={"orientation": "h", "y": -0.25}))
+    # The figure's title above the two panels' own titles: a taller top margin keeps them apart.
+    figure.update_layout(_layout(title={"text": f"optimisation history: best {metric} so far", "y": 0.97},
+                                 yaxis_title=metric, legend={"orientation": "h", "y": -0.25},
+                                 margin={"l": 60, "r": 20, "t": 80, "b": 50}))
     figure.update_xaxes(title_text="trial (in start order)", row=1, col=1)
     figure.update_xaxes(title_text=unit, row=1, col=2)
     return _as_json(figure)

@@ -149,7 +149,7 @@ def test_the_real_sweep_is_served_best_first_with_curves_study_and_runs(finished
     dimensions = sweep["figures"]["parallel"]["data"][0]["dimensions"]
     assert [dimension["label"] for dimension in dimensions][-1] == "best eval_loss"
     assert {"training.learning_rate", "method.r"} <= {dimension["label"] for dimension in dimensions}
-    assert all(row["wall_seconds"] > row["first_report_seconds"] > 0 for row in rows)
+    assert all(row["wall_seconds"] >= row["first_report_seconds"] > 0 for row in rows)  # equal: one report
     assert all(row["compute"] == pytest.approx(row["wall_seconds"] / 3600) for row in rows)  # 1 CPU per trial
     assert sweep["compute_unit"] == "CPU-hours" and sweep["chosen_is_best"] is None
     history = sweep["figures"]["history"]["data"]
@@ -159,8 +159,14 @@ def test_the_real_sweep_is_served_best_first_with_curves_study_and_runs(finished
     assert report_best["y"][-1] == expected[0].best_value and report_dots["x"] == sorted(report_dots["x"])
     # Hover text carries each value exactly as Python writes it back, not plotly's rounding.
     assert [float(text) for _, text in trial_dots["customdata"]] == trial_dots["y"]
+    # Trials the scheduler stopped are pruned in the study; Optuna's importance weighs the completed ones only.
     importance = client.get("/api/sweeps/tiny/importance").json()
-    assert importance["complete_trials"] == 4 and set(importance["importances"]) >= {"training.learning_rate"}
+    completed = sum(not trial.stopped_early for trial in expected)
+    assert importance["complete_trials"] == completed
+    if completed >= 2:
+        assert set(importance["importances"]) >= {"training.learning_rate"}
+    else:
+        assert importance["message"] == f"needs 2 completed trials, has {completed}" and not importance["importances"]
     trial = client.get(f"/api/sweeps/tiny/trials/{expected[0].trial_id}").json()
     assert trial["trial"]["rank"] == 1 and trial["checkpoints"] and trial["best_checkpoint"] in {
         checkpoint["name"] for checkpoint in trial["checkpoints"]}
