@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -21,6 +21,9 @@ from sweeps.config.space import effective_space
 from sweeps.core.errors import SpecError, UserError
 from sweeps.core.layout import TUNE_DIR
 from sweeps.run.warm_start import warm_start_problems
+
+if TYPE_CHECKING:
+    from sweeps.spec import SweepSpec
 
 app = typer.Typer(help="Hyperparameter sweeps for LLM fine-tuning on Ray.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -93,7 +96,7 @@ def resume(sweep_dir: SweepDir, address: Address = None) -> None:
     _print_summary(spec, started=started, as_json=False)
 
 
-def _print_summary(spec, *, started: float, as_json: bool) -> None:
+def _print_summary(spec: SweepSpec, *, started: float, as_json: bool) -> None:
     from sweeps.results.summary import summarise_run
 
     summary = summarise_run(spec, wall_seconds=time.monotonic() - started)
@@ -185,7 +188,7 @@ def data_inspect(spec_path: SpecPath, overrides: Overrides = None, as_json: Json
         out.print(f"task.balance dropped {dropped} of the {report.train} train rows", highlight=False)
 
 
-def _split_counts(spec) -> tuple[Any, dict[str, dict[str, int]]]:
+def _split_counts(spec: SweepSpec) -> tuple[Any, dict[str, dict[str, int]]]:
     """The cleaning report, and for classification the rows per label in each split (else empty)."""
     from trainer.data import clean_and_split, load_pairs
 
