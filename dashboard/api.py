@@ -17,8 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from dashboard import data, figures
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
-from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint
+from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint, clear_choice
 from sweeps.results.export import export_checkpoint, export_source
+from sweeps.results.history import compute_unit, optimisation_history
+from sweeps.results.summary import chosen_is_best
 
 WEB_EXPORTS_DIR = "exports"  # inside the sweep directory: the only place web-triggered exports write to
 
@@ -62,16 +64,22 @@ def list_sweeps(request: Request) -> list[dict[str, Any]]:
 def sweep(name: str, request: Request) -> dict[str, Any]:
     sweep_dir = _sweep_dir(request, name)
     spec, trials = data.read_trials(sweep_dir=sweep_dir)
+    metric, mode = spec.search.metric, spec.search.mode
     overview = data.sweep_overview(sweep_dir=sweep_dir, spec=spec, trials=trials)
     rows = data.leaderboard_rows(sweep_dir=sweep_dir, spec=spec, trials=trials)
     curves = data.learning_curves(sweep_dir=sweep_dir, spec=spec)
+    unit, devices = compute_unit(spec)
+    history = optimisation_history(curves=curves, metric=metric, mode=mode, devices=devices)
+    chosen = chosen_checkpoint(sweep_dir=sweep_dir)
+    scored = [trial for trial in trials if trial.best_value is not None]
     return {
-        **overview, "leaderboard": rows, "chosen": chosen_checkpoint(sweep_dir=sweep_dir),
+        **overview, "leaderboard": rows, "chosen": chosen, "compute_unit": unit,
+        "chosen_is_best": chosen_is_best(chosen=chosen, best_trial=scored[0], mode=mode) if scored else None,
         "figures": {
-            "curves": figures.curves_figure(curves=curves, best_trial_id=overview["best_trial"],
-                                            metric=spec.search.metric),
+            "curves": figures.curves_figure(curves=curves, best_trial_id=overview["best_trial"], metric=metric),
             "parallel": figures.parallel_figure(rows=rows, log_scale=data.searched_log_scale(spec=spec),
-                                                metric=spec.search.metric, mode=spec.search.mode),
+                                                metric=metric, mode=mode),
+            "history": figures.history_figure(history=history, metric=metric, unit=unit),
         },
     }
 
@@ -112,6 +120,11 @@ def trial(name: str, trial_id: str, request: Request) -> dict[str, Any]:
 def choose(name: str, body: ChooseRequest, request: Request) -> dict[str, Any]:
     sweep_dir = _sweep_dir(request, name)
     return choose_checkpoint(sweep_dir=sweep_dir, trial_id=body.trial_id, name=body.checkpoint)
+
+
+@router.post("/sweeps/{name}/clear-choice")
+def clear(name: str, request: Request) -> dict[str, Any]:
+    return {"cleared": clear_choice(sweep_dir=_sweep_dir(request, name))}
 
 
 @router.post("/sweeps/{name}/export")

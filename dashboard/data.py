@@ -29,6 +29,7 @@ from sweeps.core.layout import (
 )
 from sweeps.core.values import finite_or_none
 from sweeps.results.checkpoints import kept_checkpoints
+from sweeps.results.history import compute_unit
 from sweeps.results.reading import TrialSummary, trial_summaries
 from sweeps.spec import SweepSpec
 
@@ -103,8 +104,9 @@ def _last_write(sweep_dir: Path) -> float | None:
 
 
 def leaderboard_rows(*, sweep_dir: Path, spec: SweepSpec, trials: list[TrialSummary]) -> list[dict[str, Any]]:
-    """The trials best first, each with its best checkpoint's size and its W&B run."""
+    """The trials best first, each with its best checkpoint's size, its W&B run and the compute it held."""
     runs = wandb_runs(sweep_dir=sweep_dir, spec=spec)
+    _, devices = compute_unit(spec)
     rows = []
     for rank, trial in enumerate(trials, start=1):
         checkpoint = Path(trial.best_checkpoint).name if trial.best_checkpoint else None
@@ -112,8 +114,9 @@ def leaderboard_rows(*, sweep_dir: Path, spec: SweepSpec, trials: list[TrialSumm
         folder = sweep_dir / TRAIN_DIR / trial.trial_id / checkpoint if checkpoint else None
         size = sum(file.stat().st_size for file in folder.iterdir() if file.is_file()) if folder and folder.is_dir() \
             else None
+        compute = trial.wall_seconds * devices / 3600 if trial.wall_seconds is not None else None
         rows.append({**trial.as_dict(), "rank": rank, "checkpoint": checkpoint, "checkpoint_bytes": size,
-                     "wandb": runs.get(trial.trial_id)})
+                     "wandb": runs.get(trial.trial_id), "compute": compute})
     return rows
 
 
@@ -135,14 +138,15 @@ def wandb_runs(*, sweep_dir: Path, spec: SweepSpec) -> dict[str, dict[str, Any]]
 
 
 def learning_curves(*, sweep_dir: Path, spec: SweepSpec) -> dict[str, dict[str, list[Any]]]:
-    """Trial id → its reports: step, the sweep's metric and train loss, in report order."""
+    """Trial id → its reports: step, the sweep's metric, train loss and times (the trial's seconds so far,
+    the report's wall-clock time), in report order."""
     from ray.tune import ExperimentAnalysis
 
     experiment_dir = sweep_dir.resolve() / TUNE_DIR
     if not experiment_dir.is_dir():
         return {}
     frames = ExperimentAnalysis(str(experiment_dir)).trial_dataframes
-    columns = ("training_iteration", "step", spec.search.metric, "train_loss")
+    columns = ("training_iteration", "step", spec.search.metric, "train_loss", "time_total_s", "timestamp")
     curves = {}
     for trial_id, frame in frames.items():
         if spec.search.metric not in frame:

@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from sweeps.core.values import is_number
 
@@ -29,6 +30,12 @@ def _as_json(figure: go.Figure) -> dict[str, Any]:
     return json.loads(figure.to_json())
 
 
+def _exact(values: list[Any]) -> list[str]:
+    """Each value as Python writes it back exactly (the shortest repr), for hover text: plotly's own
+    formatting rounds to the axis's few digits."""
+    return [repr(value) for value in values]
+
+
 def curves_figure(*, curves: dict[str, dict[str, list[Any]]], best_trial_id: str | None, metric: str) -> dict:
     """The metric of every trial against training step, the best trial drawn thick, red and on top."""
     figure = go.Figure()
@@ -39,6 +46,8 @@ def curves_figure(*, curves: dict[str, dict[str, list[Any]]], best_trial_id: str
             x=curve["step"] or curve["training_iteration"], y=curve[metric], mode="lines+markers",
             name=f"{trial_id} (best)" if best else trial_id, opacity=1.0 if best else 0.55,
             line={"width": 4 if best else 1.5, "color": BEST_COLOR if best else OTHER_COLOR},
+            customdata=_exact(curve[metric]), hovertemplate=f"trial {trial_id}<br>step %{{x}}<br>"
+                                                            f"{metric} %{{customdata}}<extra></extra>",
         ))
     figure.update_layout(_layout(title={"text": f"{metric} of every trial"}, xaxis_title="step",
                                  yaxis_title=metric))
@@ -98,7 +107,8 @@ def trial_figure(*, curve: dict[str, list[Any]] | None, metric: str, trial_id: s
     steps = curve["step"] or curve["training_iteration"]
     figure = go.Figure([
         go.Scatter(x=steps, y=curve[metric], name=metric, mode="lines+markers",
-                   line={"color": BEST_COLOR, "width": 3}),
+                   line={"color": BEST_COLOR, "width": 3}, customdata=_exact(curve[metric]),
+                   hovertemplate=f"step %{{x}}<br>{metric} %{{customdata}}<extra></extra>"),
         go.Scatter(x=steps, y=curve["train_loss"], name="train_loss", mode="lines+markers", yaxis="y2",
                    line={"color": TRAIN_COLOR, "dash": "dot"}),
     ])
@@ -106,4 +116,35 @@ def trial_figure(*, curve: dict[str, list[Any]] | None, metric: str, trial_id: s
                                  yaxis_title=metric, yaxis2={"title": {"text": "train_loss"}, "overlaying": "y",
                                                              "side": "right", "showgrid": False},
                                  legend={"orientation": "h", "y": -0.25}))
+    return _as_json(figure)
+
+
+def history_figure(*, history: dict[str, list[dict[str, Any]]], metric: str, unit: str) -> dict | None:
+    """The best value so far against the trials run (left) and the compute spent (right, in ``unit``), with
+    each trial's best (left) or each report (right) as a dot; None before any report. A budget would be a
+    vertical line on the right panel (``add_vline(x=..., row=1, col=2)``)."""
+    if not history["by_trial"]:
+        return None
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                           subplot_titles=("by trial", f"by compute spent ({unit})"))
+    panels = ((1, history["by_trial"], "number", "trial #%{x}", "each trial's best"),
+              (2, history["by_compute"], "compute", f"%{{x:.4g}} {unit}", "each report"))
+    for column, points, x_key, where, dots in panels:
+        x, values, best = ([point[key] for point in points] for key in (x_key, "value", "best_so_far"))
+        figure.add_trace(go.Scatter(
+            x=x, y=values, mode="markers", name=dots, marker={"color": OTHER_COLOR, "opacity": 0.6},
+            customdata=list(zip([point["trial_id"] for point in points], _exact(values), strict=True)),
+            hovertemplate=f"{where}<br>trial %{{customdata[0]}}<br>{metric} %{{customdata[1]}}<extra></extra>",
+        ), row=1, col=column)
+        figure.add_trace(go.Scatter(
+            x=x, y=best, mode="lines", name="best so far", showlegend=column == 1, customdata=_exact(best),
+            line={"color": BEST_COLOR, "width": 3, "shape": "hv"},
+            hovertemplate=f"{where}<br>best so far %{{customdata}}<extra></extra>",
+        ), row=1, col=column)
+    # The figure's title above the two panels' own titles: a taller top margin keeps them apart.
+    figure.update_layout(_layout(title={"text": f"optimisation history: best {metric} so far", "y": 0.97},
+                                 yaxis_title=metric, legend={"orientation": "h", "y": -0.25},
+                                 margin={"l": 60, "r": 20, "t": 80, "b": 50}))
+    figure.update_xaxes(title_text="trial (in start order)", row=1, col=1)
+    figure.update_xaxes(title_text=unit, row=1, col=2)
     return _as_json(figure)

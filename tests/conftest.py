@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.sweeps import write_tiny_sweep
+from tests.helpers.sweeps import run_output, write_tiny_sweep
 from tests.helpers.tiny import build_tiny_llama, qa_corpus, write_qa_jsonl
 from tests.helpers.topics import PER_TOPIC, topic_rows, write_topics_jsonl
 
@@ -40,10 +40,13 @@ def topic_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def finished_sweep(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, qa_data_path: Path) -> Path:
-    """The sweep directory of one real 4-trial sweep on embedded Ray, run once per session through the CLI."""
+    """The sweep directory of one real 4-trial sweep on embedded Ray, run once per session through the CLI with
+    ``--json-events``, its stdout kept beside the sweep directory (``run_output``)."""
     spec_path = write_tiny_sweep(tmp_path_factory.mktemp("sweep") / "sweep.yaml", model_dir=tiny_model_dir,
                                  data_path=qa_data_path)
-    completed = subprocess.run([sys.executable, "-m", "sweeps", "run", str(spec_path)], capture_output=True,
-                               text=True, timeout=900)
+    completed = subprocess.run([sys.executable, "-m", "sweeps", "run", str(spec_path), "--json-events"],
+                               capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    return spec_path.parent / "runs" / "tiny"
+    sweep_dir = spec_path.parent / "runs" / "tiny"
+    run_output(sweep_dir).write_text(completed.stdout)
+    return sweep_dir

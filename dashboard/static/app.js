@@ -38,6 +38,16 @@ function fmt(value) {
   return size === 0 || (size >= 1e-3 && size < 1e4) ? String(Number(value.toPrecision(3))) : value.toExponential(2);
 }
 
+// The exact value, for hover text: JavaScript writes a number back as its shortest exact form.
+function exact(value) {
+  return value === null || value === undefined ? "" : String(value);
+}
+
+// A cell showing a value rounded, with the exact value on hover.
+function valueCell(value, attrs = {}) {
+  return el("td", {...attrs, title: exact(value)}, fmt(value));
+}
+
 function fmtParams(params) {
   return Object.keys(params).sort().map((path) => `${path.split(".").pop()}=${fmt(params[path])}`).join(" ");
 }
@@ -156,8 +166,11 @@ function leaderboardRow(name, sweep, row) {
     el("td", {}, row.rank), el("td", {}, el("a", {href: trialUrl}, row.trial_id)),
     el("td", {class: `state ${row.state}`, title: row.error || ""}, row.state),
     el("td", {title: JSON.stringify(row.params)}, fmtParams(row.params)),
-    el("td", {dataset: {col: "best"}}, fmt(row.best_value)), el("td", {dataset: {col: "last"}}, fmt(row.last_value)),
+    valueCell(row.best_value, {dataset: {col: "best"}}), valueCell(row.last_value, {dataset: {col: "last"}}),
     el("td", {dataset: {col: "iterations"}}, row.iterations), el("td", {}, row.stopped_early ? "yes" : ""),
+    el("td", {dataset: {col: "time"}, title: `first report after ${fmtDuration(row.first_report_seconds)}`},
+       fmtDuration(row.wall_seconds)),
+    valueCell(row.compute, {dataset: {col: "compute"}}),
     el("td", {title: row.checkpoint || ""}, fmtBytes(row.checkpoint_bytes)), el("td", {}, wandb), el("td", {}, choose));
 }
 
@@ -171,12 +184,11 @@ function renderSweep(name, sweep) {
     `${c.stopped} stopped early, ${c.failed} failed · ${fmtDuration(sweep.elapsed_seconds)} · ${sweep.path}`;
   document.getElementById("metric-head").textContent = `best ${sweep.metric}`;
   document.querySelectorAll(".sweep-path").forEach((node) => { node.textContent = sweep.path; });
-  const chosen = sweep.chosen;
-  document.getElementById("chosen").textContent = chosen
-    ? `trial ${chosen.trial_id}, step ${chosen.step}, ${chosen.metric} ${fmt(chosen.value)} (${chosen.checkpoint})`
-    : `none — export takes the best${sweep.best_trial ? ` (trial ${sweep.best_trial})` : ""}`;
+  document.getElementById("compute-head").textContent = `compute (${sweep.compute_unit})`;
+  renderChoice(sweep);
   document.querySelector("#leaderboard tbody").replaceChildren(
     ...sweep.leaderboard.map((row) => leaderboardRow(name, sweep, row)));
+  drawPlot("history", sweep.figures.history, "The optimisation history appears with the first evaluation.");
   drawPlot("curves", sweep.leaderboard.some((row) => row.best_value !== null) ? sweep.figures.curves : null,
            "Learning curves appear with the first evaluation.");
   drawPlot("parallel", sweep.figures.parallel, "Parallel coordinates appear with the first evaluation.");
@@ -184,6 +196,19 @@ function renderSweep(name, sweep) {
   document.getElementById("wandb-note").textContent = !runs.length ? "no runs (tracking disabled or none yet)"
     : runs[0].wandb.mode === "offline" ? `offline runs: upload with wandb sync ${sweep.path}/wandb/offline-run-*`
     : `project ${runs[0].wandb.project}; each row links its run`;
+}
+
+// The chosen checkpoint (exact value), a warning when a better trial exists, and the button that clears it.
+function renderChoice(sweep) {
+  const chosen = sweep.chosen;
+  document.getElementById("chosen").textContent = chosen
+    ? `trial ${chosen.trial_id}, step ${chosen.step}, ${chosen.metric} ${exact(chosen.value)} (${chosen.checkpoint})`
+    : `none — export takes the best${sweep.best_trial ? ` (trial ${sweep.best_trial})` : ""}`;
+  document.getElementById("clear-choice").hidden = !chosen;
+  const warning = document.getElementById("choice-warning");
+  warning.hidden = sweep.chosen_is_best !== false;
+  warning.textContent = warning.hidden ? "" : `Not the best: trial ${sweep.best_trial} reached ${sweep.metric} ` +
+    `${exact(sweep.best_value)}. Export takes the chosen checkpoint; clear the choice to export the best.`;
 }
 
 async function refreshSweep(name) {
@@ -204,8 +229,12 @@ async function refreshImportance(name) {
 
 function sweepPage() {
   const name = document.body.dataset.sweep;
-  document.querySelectorAll("#pick button").forEach((button) => button.addEventListener("click",
+  document.querySelectorAll("#pick button[data-merged]").forEach((button) => button.addEventListener("click",
     () => exportCheckpoint(name, {merged: button.dataset.merged === "true"}, button)));
+  document.getElementById("clear-choice").addEventListener("click", async () => {
+    await postJSON(`${sweepUrl(name)}/clear-choice`, {}).catch((e) => showProblem(e.message));
+    refreshSweep(name).catch((e) => showProblem(e.message));
+  });
   // Optuna's importance changes only when a trial completes, and refitting it costs: redo it when Tune shows
   // more completed trials than the study had last time (the journal may lag Tune by a poll or two).
   let studyTrials = -1;
@@ -225,7 +254,7 @@ function checkpointRow(name, trial, checkpoint, answer) {
   const body = {trial_id: trial, checkpoint: checkpoint.name};
   return el("tr", {dataset: {checkpoint: checkpoint.name}},
     el("td", {title: checkpoint.path}, label), el("td", {}, checkpoint.step),
-    el("td", {}, fmt(checkpoint.metrics[answer.metric])), el("td", {}, fmtBytes(checkpoint.size_bytes)),
+    valueCell(checkpoint.metrics[answer.metric]), el("td", {}, fmtBytes(checkpoint.size_bytes)),
     el("td", {}, el("button", {class: "small", onclick: async () => {
       await postJSON(`${sweepUrl(name)}/choose`, body).catch((e) => showProblem(e.message));
       refreshTrial(name, trial);
@@ -242,7 +271,8 @@ function renderTrial(name, answer) {
   state.textContent = trial.state;
   state.className = `state ${trial.state}`;
   document.getElementById("facts").textContent = `rank ${trial.rank} · best ${answer.metric} ` +
-    `${fmt(trial.best_value)} · last ${fmt(trial.last_value)} · ${trial.iterations} reports` +
+    `${exact(trial.best_value) || "–"} · last ${exact(trial.last_value) || "–"} · ${trial.iterations} reports · ` +
+    `${fmtDuration(trial.wall_seconds)} (first report after ${fmtDuration(trial.first_report_seconds)})` +
     (trial.stopped_early ? " · stopped early by the scheduler" : "");
   const error = document.getElementById("error");
   error.hidden = !(answer.error_text || trial.error);

@@ -7,14 +7,14 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
 from sweeps.cli import cluster, dashboard, replay
-from sweeps.cli.options import Address, Overrides, SpecPath, SweepDir, err, out
+from sweeps.cli.options import Address, JsonOpt, Overrides, SpecPath, SweepDir, err, out
 from sweeps.config.advice import scheduler_notes
 from sweeps.config.loading import load_spec, read_spec
 from sweeps.config.space import effective_space
@@ -23,7 +23,7 @@ from sweeps.core.layout import TUNE_DIR
 from sweeps.run.warm_start import warm_start_problems
 
 if TYPE_CHECKING:
-    from sweeps.results.summary import RunSummary
+    from sweeps.spec import SweepSpec
 
 app = typer.Typer(help="Hyperparameter sweeps for LLM fine-tuning on Ray.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -78,26 +78,29 @@ def validate(spec_path: SpecPath, overrides: Overrides = None) -> None:
 
 
 @app.command()
-def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = None) -> None:
+def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = None,
+        json_events: Annotated[bool, typer.Option("--json-events", help="Print one JSON line per trial event, "
+                                                  "then the summary as one (keys: README, Progress).")] = False,
+        ) -> None:
     """Run a sweep and print the best trial."""
     spec = _load(spec_path, overrides)
     if (Path(spec.sweep_dir) / TUNE_DIR).exists():
         raise UserError(f"{spec.sweep_dir} already holds a sweep named {spec.name!r}; nothing was started. "
                         f"Continue it with `finesweep resume {spec.sweep_dir}`, or give another name (name=...) "
                         f"or storage.path.")
-    from sweeps.results.summary import summarise_run
-    from sweeps.run.progress import LiveTrialTable
+    from sweeps.run.progress import SweepProgress
     from sweeps.run.runner import run_sweep
 
+    progress = SweepProgress(metric=spec.search.metric, mode=spec.search.mode, planned=spec.search.num_trials,
+                             json_events=json_events)
     started = time.monotonic()
-    run_sweep(spec, address=address, callbacks=[LiveTrialTable(metric=spec.search.metric, mode=spec.search.mode)])
-    _report(summarise_run(spec, wall_seconds=time.monotonic() - started))
+    run_sweep(spec, address=address, callbacks=[progress])
+    _print_summary(spec, started=started, as_json=json_events)
 
 
 @app.command()
 def resume(sweep_dir: SweepDir, address: Address = None) -> None:
     """Continue an interrupted sweep: finished trials are kept, the rest run again."""
-    from sweeps.results.summary import summarise_run
     from sweeps.run.runner import resume_sweep
 
     spec = read_spec(sweep_dir)
@@ -105,12 +108,19 @@ def resume(sweep_dir: SweepDir, address: Address = None) -> None:
         raise UserError(f"{sweep_dir}: the sweep never started (no {TUNE_DIR}/); use `finesweep run` instead")
     started = time.monotonic()
     resume_sweep(sweep_dir, address=address)
-    _report(summarise_run(spec, wall_seconds=time.monotonic() - started))
+    _print_summary(spec, started=started, as_json=False)
 
 
-def _report(summary: RunSummary) -> None:
+def _print_summary(spec: SweepSpec, *, started: float, as_json: bool) -> None:
     """The run's summary, each kind of trial failure once (stderr), and exit code 1 when no trial finished."""
-    out.print(summary.text(), highlight=False)
+    from sweeps.results.summary import summarise_run
+
+    summary = summarise_run(spec, wall_seconds=time.monotonic() - started)
+    if as_json:
+        print(json.dumps({"event": "summary", **summary.as_dict()}), flush=True)
+    else:
+        # Soft-wrapped: a long checkpoint path stays one line to copy, whatever the terminal's width.
+        out.print(summary.text(), highlight=False, soft_wrap=True)
     if summary.failures or not summary.finished:
         err.print(Text(summary.failure_text(), style="red"), highlight=False, soft_wrap=True)
     if not summary.finished:
@@ -118,24 +128,27 @@ def _report(summary: RunSummary) -> None:
 
 
 @app.command()
-def best(sweep_dir: SweepDir, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def best(sweep_dir: SweepDir, as_json: JsonOpt = False) -> None:
     """Show the best trial of a sweep and its best checkpoint."""
-    from sweeps.results.summary import best_record, leaderboard, startup_text
+    from sweeps.results.summary import best_record, leaderboard, stale_choice_warning, startup_text
 
     record = best_record(sweep_dir)
     if as_json:
         print(json.dumps(record, indent=2))
         return
     out.print(leaderboard(sweep_dir))
-    out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']:.4g}\n"
-              f"checkpoint: {record['checkpoint_path']}", highlight=False)
+    out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']}\n"
+              f"checkpoint: {record['checkpoint_path']}", highlight=False, soft_wrap=True)
     if record["startup"]:
         out.print(f"start-up, seconds since launch: {startup_text(record['startup'])}", highlight=False)
     if record["chosen"]:
         chosen = record["chosen"]
-        out.print(f"chosen: trial {chosen['trial_id']} step {chosen['step']} {chosen['metric']}={chosen['value']:.4g} "
+        out.print(f"chosen: trial {chosen['trial_id']} step {chosen['step']} {chosen['metric']}={chosen['value']} "
                   f"(picked in the dashboard; `finesweep export` takes it)\ncheckpoint: {chosen['checkpoint_path']}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
+    warning = stale_choice_warning(record)
+    if warning:
+        err.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -170,35 +183,45 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("inspect")
-def data_inspect(spec_path: SpecPath, overrides: Overrides = None) -> None:
+def data_inspect(spec_path: SpecPath, overrides: Overrides = None, as_json: JsonOpt = False) -> None:
     """Load, clean, dedupe and split the sweep's dataset; print the counts before and after (and for a
     classification task, the rows of each label in each split)."""
-    from trainer.data import clean_and_split, load_pairs
-
     spec = _load(spec_path, overrides)
-    class_counts: dict[str, dict[str, int]] = {}
-    if spec.task.type == "classification":
-        from trainer.tasks.classification import labelled_splits
-
-        data = labelled_splits(spec)
-        report, class_counts = data.report, data.class_counts
-    else:
-        columns = spec.task.columns(spec.dataset)
-        loaded = load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent, columns=columns)
-        _, report = clean_and_split(loaded, dataset=spec.dataset, columns=columns)
+    report, class_counts = _split_counts(spec)
+    labels = sorted(class_counts["train"].keys() | class_counts["eval"].keys()) if class_counts else []
+    dropped = report.train - sum(class_counts["train"].values()) if class_counts and spec.task.balance else None
+    if as_json:
+        print(json.dumps({"dataset": str(spec.dataset.path), "seed": spec.dataset.seed, "rows": report.as_dict(),
+                          "labels": {label: {split: class_counts[split].get(label, 0) for split in ("train", "eval")}
+                                     for label in labels} or None,
+                          "balance_dropped": dropped}, indent=2))
+        return
     table = Table("step", "rows", title=f"{spec.dataset.path.name} (seed {spec.dataset.seed})")
     for step, rows in report.as_dict().items():
         table.add_row(step.replace("_", " "), str(rows))
     out.print(table)
-    if class_counts:
+    if labels:
         train = "train (balanced)" if spec.task.balance else "train"
-        labels = Table("label", train, "eval", title="rows per label")
-        for label in sorted(class_counts["train"].keys() | class_counts["eval"].keys()):
-            labels.add_row(label, *(str(class_counts[split].get(label, 0)) for split in ("train", "eval")))
-        out.print(labels)
-        if spec.task.balance:
-            out.print(f"task.balance dropped {report.train - sum(class_counts['train'].values())} of the "
-                      f"{report.train} train rows", highlight=False)
+        label_table = Table("label", train, "eval", title="rows per label")
+        for label in labels:
+            label_table.add_row(label, *(str(class_counts[split].get(label, 0)) for split in ("train", "eval")))
+        out.print(label_table)
+    if dropped is not None:
+        out.print(f"task.balance dropped {dropped} of the {report.train} train rows", highlight=False)
+
+
+def _split_counts(spec: SweepSpec) -> tuple[Any, dict[str, dict[str, int]]]:
+    """The cleaning report, and for classification the rows per label in each split (else empty)."""
+    from trainer.data import clean_and_split, load_pairs
+
+    if spec.task.type == "classification":
+        from trainer.tasks.classification import labelled_splits
+
+        data = labelled_splits(spec)
+        return data.report, data.class_counts
+    columns = spec.task.columns(spec.dataset)
+    loaded = load_pairs(dataset=spec.dataset, base_dir=spec.dataset.path.parent, columns=columns)
+    return clean_and_split(loaded, dataset=spec.dataset, columns=columns)[1], {}
 
 
 # Laptop → cluster: submit, status, logs, stop, list (after the local commands in --help).

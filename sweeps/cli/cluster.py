@@ -6,18 +6,25 @@ Ray loads only inside the commands, so ``finesweep --help`` stays fast.
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import Group
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Column, Table
+from rich.text import Text
 
 from cluster.config import Target, resolve_target
-from sweeps.cli.options import Overrides, SpecPath, err, out
+from sweeps.cli.options import JsonOpt, Overrides, SpecPath, err, out
+
+if TYPE_CHECKING:
+    from ray.job_submission import JobDetails
 
 JobId = Annotated[str, typer.Argument(help="The job id `finesweep submit` printed (see `finesweep list`).")]
 AddressOpt = Annotated[str | None, typer.Option("--address", help="Job API URL of the head node, "
@@ -54,12 +61,15 @@ def submit(spec_path: SpecPath, overrides: Overrides = None, address: AddressOpt
         _follow(target, job.job_id)
 
 
-def status(job_id: JobId, address: AddressOpt = None, cluster: ClusterOpt = None,
-           token_file: TokenFileOpt = None) -> None:
+def status(job_id: JobId, address: AddressOpt = None, cluster: ClusterOpt = None, token_file: TokenFileOpt = None,
+           as_json: JsonOpt = False) -> None:
     """Show a job's status, entrypoint and times."""
     from cluster.jobs import job_info
 
     info = job_info(target=resolve_target(address=address, cluster=cluster, token_file=token_file), job_id=job_id)
+    if as_json:
+        print(json.dumps(job_record(info), indent=2))
+        return
     out.print(f"{job_id}: [bold]{info.status}[/bold]" + (f" — {escape(info.message)}" if info.message else ""),
               highlight=False, soft_wrap=True)
     out.print(f"  entrypoint: {escape(info.entrypoint)}\n  started:    {_time(info.start_time)}\n"
@@ -88,16 +98,44 @@ def stop(job_id: JobId, address: AddressOpt = None, cluster: ClusterOpt = None,
     out.print(f"{job_id}: {final}", highlight=False)
 
 
-def list_jobs(address: AddressOpt = None, cluster: ClusterOpt = None, token_file: TokenFileOpt = None) -> None:
+def list_jobs(address: AddressOpt = None, cluster: ClusterOpt = None, token_file: TokenFileOpt = None,
+              as_json: JsonOpt = False) -> None:
     """List the cluster's jobs, newest first."""
     from cluster.jobs import list_jobs as jobs_of
 
-    # Ids and times never wrap: an id is copied whole into the next command.
-    table = Table(Column("job id", no_wrap=True), "status", "sweep", Column("started", no_wrap=True), "entrypoint")
-    for job in jobs_of(target=resolve_target(address=address, cluster=cluster, token_file=token_file)):
-        table.add_row(job.submission_id or job.job_id or "", str(job.status), (job.metadata or {}).get("sweep", ""),
-                      _time(job.start_time), escape(job.entrypoint))
-    out.print(table)
+    jobs = jobs_of(target=resolve_target(address=address, cluster=cluster, token_file=token_file))
+    if as_json:
+        print(json.dumps([job_record(job) for job in jobs], indent=2))
+        return
+    out.print(jobs_listing(jobs), highlight=False)
+
+
+def job_record(job: JobDetails) -> dict[str, Any]:
+    """A job as ``status --json`` and ``list --json`` print it (README, "--json")."""
+    return {"job_id": job.submission_id or job.job_id, "status": str(job.status), "message": job.message or None,
+            "sweep": (job.metadata or {}).get("sweep"), "entrypoint": job.entrypoint,
+            "started_at": _iso(job.start_time), "ended_at": _iso(job.end_time)}
+
+
+def jobs_listing(jobs: list[JobDetails]) -> Group:
+    """The jobs, each as a line of job id, status, start time and sweep, with its entrypoint folded under it:
+    readable at 80 columns, where ids, states and times are never cut (an id is copied whole into the next
+    command)."""
+    ids = [job.submission_id or job.job_id or "" for job in jobs]
+    statuses = [str(job.status) for job in jobs]
+    widths = (max(map(len, ["job id", *ids])), max(map(len, ["status", *statuses])), len("2026-01-01 00:00"))
+
+    def line(*cells: str, style: str = "") -> Table:
+        grid = Table.grid(*(Column(width=width, no_wrap=True) for width in widths), Column(overflow="fold"),
+                          padding=(0, 2, 0, 0))
+        grid.add_row(*cells, style=style)
+        return grid
+
+    rows: list[Any] = [line("job id", "status", "started", "sweep", style="bold")]
+    for job_id, status, job in zip(ids, statuses, jobs, strict=True):
+        rows.append(line(job_id, status, _time(job.start_time, seconds=False), (job.metadata or {}).get("sweep", "")))
+        rows.append(Padding(Text(job.entrypoint, style="dim", overflow="fold"), (0, 0, 0, 4)))
+    return Group(*rows)
 
 
 def _follow(target: Target, job_id: str) -> None:
@@ -124,8 +162,13 @@ def _options(*, address: str | None, cluster: str | None, token_file: Path | Non
     return "".join(f" {flag} {shlex.quote(value)}" for flag, value in given if value)
 
 
-def _time(milliseconds: int | None) -> str:
-    return datetime.fromtimestamp(milliseconds / 1000).strftime("%Y-%m-%d %H:%M:%S") if milliseconds else "-"
+def _time(milliseconds: int | None, *, seconds: bool = True) -> str:
+    shape = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
+    return datetime.fromtimestamp(milliseconds / 1000).strftime(shape) if milliseconds else "-"
+
+
+def _iso(milliseconds: int | None) -> str | None:
+    return datetime.fromtimestamp(milliseconds / 1000, tz=timezone.utc).isoformat() if milliseconds else None
 
 
 def register(app: typer.Typer) -> None:

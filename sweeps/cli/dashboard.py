@@ -3,14 +3,16 @@ Hugging Face code. FastAPI, uvicorn and torch load only inside the commands, so 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from sweeps.cli.options import SweepDir, out
+from sweeps.cli.options import JsonOpt, SweepDir, err, out
 from sweeps.core.errors import UserError
 from sweeps.core.net import is_loopback
 
@@ -55,22 +57,31 @@ def export(
                                                    "best).")] = None,
     merged: Annotated[bool, typer.Option("--merged", help="Merge the adapter into the base model "
                                          "(a full model; no PEFT needed to load it).")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a checkpoint for plain Hugging Face code: the adapter, or the merged model.
 
     The folder also gets the base model's tokenizer and a model card (README.md)."""
     from sweeps.results.export import export_checkpoint, export_source
+    from sweeps.results.summary import best_record, stale_choice_warning
 
     if checkpoint is not None and trial is None:
         raise UserError("--checkpoint needs --trial (checkpoint names are per trial)")
     source = export_source(sweep_dir=sweep_dir, trial_id=trial, name=checkpoint)
+    warning = stale_choice_warning(best_record(sweep_dir)) if trial is None else None
+    if warning:
+        err.print(Text.assemble(("warning:", "yellow"), f" {warning}"), highlight=False, soft_wrap=True)
     written = export_checkpoint(sweep_dir=sweep_dir, out_dir=out_dir, merged=merged, trial_id=source.trial_id,
                                 name=source.name)
-    what = "merged model" if merged else "adapter"
     loader = "AutoModelForCausalLM" if merged else "AutoPeftModelForCausalLM"
-    out.print(f"wrote the {what} of trial {source.trial_id}, step {source.step} ({source.name}) to {written}\n"
-              f"load it with {loader}.from_pretrained({str(written)!r}); model card: {written / 'README.md'}",
-              highlight=False)
+    if as_json:
+        print(json.dumps({"path": str(written), "trial_id": source.trial_id, "checkpoint": source.name,
+                          "step": source.step, "merged": merged, "loader": loader,
+                          "model_card": str(written / "README.md")}, indent=2))
+        return
+    out.print(f"wrote the {'merged model' if merged else 'adapter'} of trial {source.trial_id}, step {source.step} "
+              f"({source.name}) to {written}\nload it with {loader}.from_pretrained({str(written)!r}); model card: "
+              f"{written / 'README.md'}", highlight=False, soft_wrap=True)
 
 
 def _token(token_file: Path | None) -> str | None:

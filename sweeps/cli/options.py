@@ -16,3 +16,4 @@ Overrides = Annotated[list[str] | None, typer.Argument(help="KEY=VALUE overrides
 SweepDir = Annotated[Path, typer.Argument(help="A sweep directory, <storage.path>/<name>.")]
 Address = Annotated[str | None, typer.Option(help="Ray cluster address (default: RAY_ADDRESS, else an "
                                                 "embedded local Ray).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (keys: README, --json).")]

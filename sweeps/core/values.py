@@ -41,10 +41,10 @@ def finite_or_none(value: Any) -> float | None:
     return float(value)
 
 
-def format_value(value: Any) -> str:
-    """A number short enough for a table cell: 3 significant digits, scientific outside [1e-3, 1e4)."""
+def format_value(value: Any, *, digits: int = 3) -> str:
+    """A number short enough for a table cell: ``digits`` significant digits, scientific outside [1e-3, 1e4)."""
     if isinstance(value, float):
-        return f"{value:.3g}" if 1e-3 <= abs(value) < 1e4 or value == 0 else f"{value:.2e}"
+        return f"{value:.{digits}g}" if 1e-3 <= abs(value) < 1e4 or value == 0 else f"{value:.{digits - 1}e}"
     return str(value)
 
 

@@ -94,6 +94,14 @@ def choose_checkpoint(*, sweep_dir: Path, trial_id: str, name: str | None = None
     return record
 
 
+def clear_choice(*, sweep_dir: Path) -> bool:
+    """Forget the chosen checkpoint, so that export takes the best again; whether there was one."""
+    chosen_file = Path(sweep_dir) / CHOSEN_FILE
+    existed = chosen_file.is_file()
+    chosen_file.unlink(missing_ok=True)
+    return existed
+
+
 def chosen_checkpoint(*, sweep_dir: Path) -> dict[str, Any] | None:
     """The recorded chosen checkpoint, or None when nothing was chosen."""
     chosen_file = Path(sweep_dir) / CHOSEN_FILE

@@ -13,6 +13,7 @@ from typing import Any
 from sweeps.core.errors import UserError
 from sweeps.core.layout import ERROR_FILE, TUNE_DIR
 from sweeps.core.values import best_by, finite_or_none, sort_key
+from sweeps.run.events import error_line
 from sweeps.spec import SweepSpec
 from trainer.startup import PHASES, STARTUP_KEY
 
@@ -34,6 +35,8 @@ class TrialSummary:
     node_ids: list[str] = field(default_factory=list)
     # Seconds from the trial's launch to each start-up phase it reached (trainer.startup.PHASES), as reported.
     startup: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float | None = None  # from the trial's start to its latest report (Tune's time_total_s)
+    first_report_seconds: float | None = None  # start-up, data and model loading, and training to the first eval
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +94,8 @@ def _summarise(trial: Any, frame: Any, spec: SweepSpec) -> TrialSummary:
         error_file=str(Path(trial.path) / ERROR_FILE) if trial.status == "ERROR" else None,
         node_ids=sorted({row["node_id"] for row in rows if row.get("node_id")}),
         startup=_startup(last),
+        wall_seconds=finite_or_none(last.get("time_total_s")),
+        first_report_seconds=finite_or_none(rows[0].get("time_total_s")) if rows else None,
     )
 
 
@@ -106,11 +111,7 @@ def _finished_training(last_row: dict[str, Any]) -> bool:
 
 
 def _error_text(trial: Any) -> str | None:
-    if trial.status != "ERROR":
-        return None
-    error_file = Path(trial.path) / ERROR_FILE
-    lines = error_file.read_text(errors="replace").strip().splitlines() if error_file.is_file() else []
-    return lines[-1] if lines else "failed (no error file)"
+    return error_line(Path(trial.path) / ERROR_FILE) if trial.status == "ERROR" else None
 
 
 def best_trial(summaries: list[TrialSummary]) -> TrialSummary | None:

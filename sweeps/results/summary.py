@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from rich import box
+from rich.table import Column, Table
 
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
 from sweeps.core.layout import SUMMARY_FILE
-from sweeps.core.values import format_params, format_value
+from sweeps.core.values import Mode, better, format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
-from sweeps.results.reading import TrialSummary, best_trial, trial_summaries
+from sweeps.results.reading import TrialSummary, best_trial, trial_reports, trial_summaries
+from sweeps.run.events import trial_state
 from sweeps.spec import SweepSpec
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
@@ -32,14 +34,24 @@ class RunSummary:
     unfinished: int  # interrupted (Ctrl-C, crash) or never started: `finesweep resume` runs them
     failures: list[dict[str, Any]]  # the first failed trial of each kind of error (first_failures)
     wall_seconds: float
+    saved: dict[str, Any] | None = None  # what early stopping saved: see early_stopping_savings
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     def text(self) -> str:
         lines = [f"{self.trials} trials in {self.wall_seconds:.0f} s: {self.finished} finished "
                  f"({self.stopped_early} stopped early), {self.failed} failed, {self.unfinished} unfinished."]
+        if self.saved and self.saved["steps_saved"]:
+            steps, planned = self.saved["steps_saved"], self.saved["steps_planned"]
+            seconds = self.saved["seconds_saved"]
+            pace = f"{seconds:.0f} trial-seconds" if seconds < 120 else f"{seconds / 60:.1f} trial-minutes"
+            lines.append(f"early stopping saved {steps} of the {planned} training steps that running every trial "
+                         f"to the end would take ({steps / planned:.0%}), about {pace} at this sweep's pace.")
         if self.unfinished:
             lines.append(f"interrupted: continue with `finesweep resume {self.sweep_dir}`")
         if self.best:
-            lines += [f"best: trial {self.best['trial_id']} {self.best['metric']}={format_value(self.best['value'])} "
+            lines += [f"best: trial {self.best['trial_id']} {self.best['metric']}={self.best['value']} "
                       f"({format_params(self.best['params'])})",
                       f"checkpoint: {self.best['checkpoint_path']}",
                       f"next: finesweep best {self.sweep_dir}   |   finesweep sample {self.sweep_dir} --prompt '...'"]
@@ -86,9 +98,36 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
         unfinished=sum(s.state not in ("TERMINATED", "ERROR") for s in summaries),
         failures=first_failures(summaries),
         wall_seconds=wall_seconds,
+        saved=early_stopping_savings(summaries, reports=trial_reports(Path(spec.sweep_dir), spec)),
     )
-    Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2))
+    Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.as_dict(), indent=2))
     return summary
+
+
+def early_stopping_savings(summaries: list[TrialSummary], *, reports: dict[str, list[dict[str, Any]]],
+                           ) -> dict[str, Any] | None:
+    """The training steps early stopping spared: each stopped trial's planned steps (its last report's step
+    over its ``progress``) less those it trained, against every trial trained to its end; in trial-seconds at
+    the sweep's pace (seconds per step between reports, so start-up is not counted as training). None
+    before any trial has reported."""
+    planned = trained = saved = 0
+    paced_seconds = paced_steps = 0.0
+    for summary in summaries:
+        rows = reports.get(summary.trial_id) or []
+        if not rows or not rows[-1].get("progress"):
+            continue
+        last_step = int(rows[-1]["step"])
+        trial_planned = round(last_step / rows[-1]["progress"])
+        planned, trained = planned + trial_planned, trained + last_step
+        saved += trial_planned - last_step if summary.stopped_early else 0
+        if len(rows) > 1:
+            paced_seconds += rows[-1]["time_total_s"] - rows[0]["time_total_s"]
+            paced_steps += last_step - int(rows[0]["step"])
+    if not planned:
+        return None
+    pace = paced_seconds / paced_steps if paced_steps else 0.0
+    return {"steps_planned": planned, "steps_trained": trained, "steps_saved": saved,
+            "seconds_saved": round(saved * pace, 1)}
 
 
 def best_record(sweep_dir: Path) -> dict[str, Any]:
@@ -99,7 +138,29 @@ def best_record(sweep_dir: Path) -> dict[str, Any]:
     if winner is None:
         raise UserError(f"{sweep_dir}: no trial has reported {spec.search.metric} yet")
     # The checkpoint picked in the dashboard (None if none) rides along; the other keys stay the best by metric.
-    return {**_record(winner, spec), "chosen": chosen_checkpoint(sweep_dir=sweep_dir)}
+    chosen = chosen_checkpoint(sweep_dir=sweep_dir)
+    return {**_record(winner, spec), "chosen": chosen,
+            "chosen_is_best": chosen_is_best(chosen=chosen, best_trial=winner, mode=spec.search.mode)}
+
+
+def chosen_is_best(*, chosen: dict[str, Any] | None, best_trial: TrialSummary, mode: Mode) -> bool | None:
+    """Whether the chosen checkpoint (as ``chosen.json`` records it) is the best trial's best one, or as good;
+    None when none is chosen. A resume can find a better trial after the choice, and export takes the choice."""
+    if chosen is None:
+        return None
+    same = chosen["trial_id"] == best_trial.trial_id and chosen["checkpoint"] == Path(
+        best_trial.best_checkpoint or "").name
+    return same or (chosen["value"] is not None and not better(best_trial.best_value, chosen["value"], mode=mode))
+
+
+def stale_choice_warning(record: dict[str, Any]) -> str | None:
+    """What to tell a user whose chosen checkpoint (which export takes) is worse than the best; else None."""
+    if record["chosen_is_best"] is not False:
+        return None
+    chosen, metric = record["chosen"], record["metric"]
+    return (f"the chosen checkpoint (trial {chosen['trial_id']}, step {chosen['step']}, {metric}={chosen['value']}) "
+            f"is not the best: trial {record['trial_id']} reached {metric}={record['value']}. `finesweep export` "
+            f"takes the chosen one; clear the choice in the dashboard, or export with --trial {record['trial_id']}")
 
 
 def _record(trial: Any, spec: SweepSpec) -> dict[str, Any]:
@@ -118,13 +179,16 @@ def _seconds(value: float | None) -> str:
 
 
 def leaderboard(sweep_dir: Path) -> Table:
-    """All trials, best first."""
+    """All trials, best first. Ranks, ids, states and values never wrap or shrink; hyperparameters wrap, so the
+    table stays whole at 80 columns."""
     spec = read_spec(sweep_dir)
-    table = Table(title=f"{spec.name}: {spec.search.metric} ({spec.search.mode})")
-    for column in ("rank", "trial", "state", "hyperparameters", "iter", "best", "stopped early", "first step s"):
-        table.add_column(column)
+    table = Table(Column("rank", no_wrap=True), Column("trial", no_wrap=True), Column("state", no_wrap=True),
+                  Column("hyperparameters", overflow="fold"), Column("iter", no_wrap=True),
+                  Column("best", no_wrap=True), Column("first step s", no_wrap=True),
+                  title=f"{spec.name}: {spec.search.metric} ({spec.search.mode})", box=box.SIMPLE_HEAD)
     for rank, trial in enumerate(trial_summaries(sweep_dir, spec), start=1):
         best = format_value(trial.best_value) if trial.best_value is not None else "–"
-        table.add_row(str(rank), trial.trial_id, trial.state, format_params(trial.params), str(trial.iterations),
-                      best, "yes" if trial.stopped_early else "", _seconds(trial.startup.get("first_step")))
+        table.add_row(str(rank), trial.trial_id, trial_state(trial.state, stopped_early=trial.stopped_early),
+                      format_params(trial.params), str(trial.iterations), best,
+                      _seconds(trial.startup.get("first_step")))
     return table

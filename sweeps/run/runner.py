@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import pickle
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +106,8 @@ def init_ray(address: str | None) -> None:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
-        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+        with quiet_ray_start():
+            ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
         return
     # Embedded, on a GCS port chosen here so that RAY_ADDRESS reaches every Ray process. Without it,
     # Train V2's placement-group cleaner auto-detects the cluster, fails as soon as a second Ray runs on
@@ -115,7 +118,30 @@ def init_ray(address: str | None) -> None:
     os.environ["RAY_GCS_SERVER_PORT"] = str(port)
     os.environ["RAY_ADDRESS"] = f"127.0.0.1:{port}"
     # The dashboard stays on: Train V2 needs its State API to clean up after stopped trials.
-    ray.init(address="local", ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+    with quiet_ray_start():
+        ray.init(address="local", ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+
+
+@contextmanager
+def quiet_ray_start() -> Iterator[None]:
+    """Keep Ray's start-up notices out of the sweep's output; what a node logs stays in Ray's own log files
+    (/tmp/ray/session_latest/logs). The user's own Ray settings win.
+
+    - Warnings that ``ray.init`` logs on the driver (a local Ray 2.60 announces that token authentication is
+      on by default; it stays on) are held back while Ray starts; errors still show.
+    - The raylet warns on the driver's stdout once a node holds 4 × its startup concurrency (its CPU count) of
+      Python workers. Each trial holds a Tune actor, a Train controller and its Train workers, so two trials
+      on 2 CPUs already reach that. The same setting also caps how many workers start at once; 3 × the CPUs
+      (SkyPilot's choice for the same warning) leaves the warning for 12 workers per CPU.
+    """
+    os.environ.setdefault("RAY_worker_maximum_startup_concurrency", str(3 * (os.cpu_count() or 1)))
+    ray_logger = logging.getLogger("ray")
+    level = ray_logger.level
+    ray_logger.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        ray_logger.setLevel(level)
 
 
 def trial_trainable(spec: SweepSpec, trainable: Callable[[dict[str, Any]], None] | None = None):

@@ -128,6 +128,9 @@ def test_laptop_submits_a_sweep_that_runs_on_both_nodes(cluster, sweep_file: Pat
     assert re.search(r"submitted job finesweep-two-nodes-\w+: sweep two-nodes \(2 trials\) on .* \(2 nodes\)", stdout)
     assert "finesweep logs finesweep-two-nodes-" in stdout  # the next commands
     assert "runs:    python -m sweeps run .finesweep/submitted/sweep.yaml" in stdout
+    # The followed logs tell the sweep as it ran: one line per trial event (a job's output is no terminal).
+    assert len(re.findall(r"^\[[ \d:]+\] trial \w+ started: ", stdout, re.MULTILINE)) == 2
+    assert len(re.findall(r"^\[[ \d:]+\] trial \w+ finished at step 6 ", stdout, re.MULTILINE)) == 2
     assert re.search(r"job finesweep-two-nodes-\w+: SUCCEEDED", stderr)
     assert None not in first.values()
     summaries = trial_summaries(sweep_dir, read_spec(sweep_dir))
@@ -164,6 +167,14 @@ def test_stop_ends_a_running_job(cluster, sweep_file: Path, tmp_path: Path):
     code, stdout, _ = finished(laptop("status", job_id, "--address", ray_cluster.address, cwd=tmp_path,
                                       token=ray_cluster.token))
     assert code == 0 and stdout.startswith(f"{job_id}: STOPPED")
+    code, stdout, _ = finished(laptop("status", job_id, "--json", "--address", ray_cluster.address, cwd=tmp_path,
+                                      token=ray_cluster.token))
+    status = json.loads(stdout)
+    assert code == 0 and (status["job_id"], status["status"], status["sweep"]) == (job_id, "STOPPED", "to-stop")
+    assert status["entrypoint"].startswith("python -m sweeps run ") and status["ended_at"] is not None
+    code, stdout, _ = finished(laptop("list", "--json", "--address", ray_cluster.address, cwd=tmp_path,
+                                      token=ray_cluster.token))
+    assert code == 0 and status in json.loads(stdout)
 
 
 def test_stock_ray_job_submit_runs_a_sweep(cluster, sweep_file: Path, tmp_path: Path):

@@ -118,6 +118,16 @@ def test_choose_and_export_take_only_known_trials_and_checkpoints(fresh_storage:
     assert client.post("/api/sweeps/synthetic/export", json={"merged": False}).json()["already_existed"]
 
 
+def test_clearing_the_choice_gives_export_the_best_again(fresh_storage: Path):
+    client, sweep_dir = local_client(fresh_storage), fresh_storage / "synthetic"
+    assert client.post("/api/sweeps/synthetic/choose", json={"trial_id": "bbbb0002"}).status_code == 200
+    assert client.post("/api/sweeps/synthetic/clear-choice", content="{}").status_code == 403  # not JSON
+    assert (sweep_dir / CHOSEN_FILE).is_file()
+    assert client.post("/api/sweeps/synthetic/clear-choice", json={}).json() == {"cleared": True}
+    assert not (sweep_dir / CHOSEN_FILE).exists() and client.get("/api/sweeps/synthetic").json()["chosen"] is None
+    assert client.post("/api/sweeps/synthetic/clear-choice", json={}).json() == {"cleared": False}
+
+
 def test_writes_must_be_same_origin_json(fresh_storage: Path):
     client, storage = local_client(fresh_storage), fresh_storage
     url, body = "/api/sweeps/synthetic/choose", json.dumps({"trial_id": "aaaa0001"})
@@ -170,8 +180,24 @@ def test_the_real_sweep_is_served_best_first_with_curves_study_and_runs(finished
     dimensions = sweep["figures"]["parallel"]["data"][0]["dimensions"]
     assert [dimension["label"] for dimension in dimensions][-1] == "best eval_loss"
     assert {"training.learning_rate", "method.r"} <= {dimension["label"] for dimension in dimensions}
+    assert all(row["wall_seconds"] >= row["first_report_seconds"] > 0 for row in rows)  # equal: one report
+    assert all(row["compute"] == pytest.approx(row["wall_seconds"] / 3600) for row in rows)  # 1 CPU per trial
+    assert sweep["compute_unit"] == "CPU-hours" and sweep["chosen_is_best"] is None
+    history = sweep["figures"]["history"]["data"]
+    trial_dots, trial_best, report_dots, report_best = history
+    assert trial_dots["x"] == [1, 2, 3, 4] and min(trial_best["y"]) == expected[0].best_value
+    assert len(report_dots["x"]) == sum(trial.iterations for trial in expected)
+    assert report_best["y"][-1] == expected[0].best_value and report_dots["x"] == sorted(report_dots["x"])
+    # Hover text carries each value exactly as Python writes it back, not plotly's rounding.
+    assert [float(text) for _, text in trial_dots["customdata"]] == trial_dots["y"]
+    # Trials the scheduler stopped are pruned in the study; Optuna's importance weighs the completed ones only.
     importance = client.get("/api/sweeps/tiny/importance").json()
-    assert importance["complete_trials"] == 4 and set(importance["importances"]) >= {"training.learning_rate"}
+    completed = sum(not trial.stopped_early for trial in expected)
+    assert importance["complete_trials"] == completed
+    if completed >= 2:
+        assert set(importance["importances"]) >= {"training.learning_rate"}
+    else:
+        assert importance["message"] == f"needs 2 completed trials, has {completed}" and not importance["importances"]
     trial = client.get(f"/api/sweeps/tiny/trials/{expected[0].trial_id}").json()
     assert trial["trial"]["rank"] == 1 and trial["checkpoints"] and trial["best_checkpoint"] in {
         checkpoint["name"] for checkpoint in trial["checkpoints"]}

@@ -45,11 +45,19 @@ def test_pages_rank_best_first_draw_plots_and_export_a_loadable_model(storage: P
         page.wait_for_function("document.querySelectorAll('#leaderboard tbody tr').length === 4", timeout=120_000)
         rows = page.eval_on_selector_all("#leaderboard tbody tr", "rows => rows.map(row => row.dataset.trialId)")
         assert rows == expected  # best first, as `finesweep best` ranks them
-        page.wait_for_selector("#importance .bars path", timeout=120_000)
+        # Importance bars need two completed trials; trials the scheduler stopped are pruned in the study.
+        page.wait_for_function("document.getElementById('importance-note').textContent.length > 0",
+                               timeout=120_000)
         lines = page.eval_on_selector_all("#curves .scatterlayer .trace", "traces => traces.length")
         drawn = page.evaluate(CANVAS_PIXELS_JS, "#parallel")
         assert lines == 4 and drawn and max(drawn) > 1000, (lines, drawn)
         assert "(best)" in page.text_content("#curves .legend")  # an SVG group: text, not innerText
+        # The optimisation history: dots and the best-so-far line, by trial and by compute.
+        history = page.eval_on_selector_all("#history .scatterlayer .trace", "traces => traces.length")
+        assert history == 4 and "best so far" in page.text_content("#history .legend")
+        assert "CPU-hours" in page.text_content("#history")
+        best_cell = page.get_attribute(f'#leaderboard tr[data-trial-id="{expected[0]}"] td[data-col="best"]', "title")
+        assert float(best_cell) == trial_summaries(sweep_dir, read_spec(sweep_dir))[0].best_value  # exact on hover
 
         runner_up = expected[1]
         page.click(f'#leaderboard tr[data-trial-id="{runner_up}"] button:text("choose")')
@@ -58,6 +66,8 @@ def test_pages_rank_best_first_draw_plots_and_export_a_loadable_model(storage: P
                                timeout=180_000)
         chosen = json.loads((sweep_dir / CHOSEN_FILE).read_text())
         assert chosen["trial_id"] == runner_up
+        page.wait_for_selector("#choice-warning:not([hidden])", timeout=60_000)
+        assert f"trial {expected[0]} reached" in page.inner_text("#choice-warning")
 
         page.click("#export-merged")
         page.wait_for_selector("#export-result[data-path]", timeout=EXPORT_TIMEOUT_MS)
@@ -68,6 +78,12 @@ def test_pages_rank_best_first_draw_plots_and_export_a_loadable_model(storage: P
         print(f"\nexported merged model {exported}: max |Δlogit| vs base + adapter = {difference:.3g} "
               f"(the adapter moves logits by up to {adapter_effect:.3g})")
         assert difference < LOGIT_TOLERANCE < adapter_effect
+
+        page.click("#clear-choice")  # back to the best: export takes it again
+        page.wait_for_function("document.getElementById('chosen').textContent.startsWith('none')", timeout=60_000)
+        assert not (sweep_dir / CHOSEN_FILE).exists()
+        assert page.is_hidden("#choice-warning") and page.is_hidden("#clear-choice")
+        screenshot(page, screenshots, "2b-sweep-choice-cleared")
 
         page.click(f'#leaderboard a:text("{expected[0]}")')
         page.wait_for_selector("#checkpoints tbody tr", timeout=120_000)

@@ -30,3 +30,9 @@ def write_tiny_sweep(path: Path, *, model_dir: Path, data_path: Path, **sections
     }
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
+
+
+def run_output(sweep_dir: Path) -> Path:
+    """Where a test keeps what ``finesweep run`` printed for the sweep in ``sweep_dir``: beside it, since
+    tests copy sweep directories and must not carry the file along."""
+    return sweep_dir.parent / f"{sweep_dir.name}.run-output"

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 from sweeps.core.errors import UserError
 from sweeps.core.layout import CHOSEN_FILE
-from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint, find_checkpoint
+from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint, clear_choice, find_checkpoint
 from sweeps.results.export import export_checkpoint, export_source
 from tests.helpers.checkpoints import CHECKPOINTS, LOGIT_TOLERANCE, merged_vs_peft, write_checkpointed_sweep
 
@@ -118,6 +118,16 @@ def test_cli_exports_the_best_adapter_and_best_reports_the_choice(finished_sweep
     choose_checkpoint(sweep_dir=sweep, trial_id=runner_up)
     best_after = json.loads(finesweep("best", sweep, "--json").stdout)
     assert best_after["trial_id"] == best["trial_id"] and best_after["chosen"]["trial_id"] == runner_up
-    assert f"chosen: trial {runner_up}" in finesweep("best", sweep).stdout
+    assert best_after["chosen_is_best"] is False and best_after["value"] == best["value"]  # exact, as reported
+    shown = finesweep("best", sweep)
+    assert f"chosen: trial {runner_up}" in shown.stdout
+    assert shown.stderr.startswith("warning: the chosen checkpoint") and f"--trial {best['trial_id']}" in shown.stderr
     again = finesweep("export", sweep, "--out", tmp_path / "adapter")
     assert again.returncode == 2 and "not an empty folder" in again.stderr
+    chosen_export = finesweep("export", sweep, "--out", tmp_path / "chosen", "--json")
+    record = json.loads(chosen_export.stdout)  # stdout is the JSON alone; the warning goes to stderr
+    assert set(record) == {"path", "trial_id", "checkpoint", "step", "merged", "loader", "model_card"}
+    assert record["trial_id"] == runner_up and Path(record["model_card"]).is_file() and not record["merged"]
+    assert "is not the best" in chosen_export.stderr
+    clear_choice(sweep_dir=sweep)
+    assert json.loads(finesweep("best", sweep, "--json").stdout)["chosen_is_best"] is None

@@ -48,6 +48,20 @@ def test_data_inspect_prints_the_rows_per_label(tmp_path: Path, topic_data_path:
     assert len(rows) == 4 and len({train.strip() for train, _ in rows.values()}) == 1  # balanced: equal counts
 
 
+def test_data_inspect_json_carries_the_same_counts(tmp_path: Path, topic_data_path: Path, topic_model_dir: Path):
+    spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=topic_model_dir, data_path=topic_data_path,
+                                 task={**CLASSIFICATION, "balance": True})
+    completed = finesweep("data", "inspect", str(spec_path), "--json")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    report = json.loads(completed.stdout)
+    assert list(report) == ["dataset", "seed", "rows", "labels", "balance_dropped"]
+    assert report["dataset"] == str(topic_data_path) and report["balance_dropped"] == 16
+    assert report["rows"]["train"] == 96 and next(iter(report["rows"])) == "loaded"
+    assert set(report["labels"]) == {"ai", "coding", "emotion", "trivia"}
+    assert sum(label["train"] for label in report["labels"].values()) == 96 - 16
+    assert len({label["train"] for label in report["labels"].values()}) == 1  # balanced: equal counts
+
+
 @pytest.mark.slow
 def test_a_classification_sweep_reports_accuracy(tmp_path: Path, topic_model_dir: Path, topic_data_path: Path):
     spec_path = write_tiny_sweep(

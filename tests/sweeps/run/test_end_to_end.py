@@ -13,7 +13,9 @@ from safetensors.torch import load_file
 
 from sweeps.config.loading import read_spec
 from sweeps.core.layout import SUMMARY_FILE, TUNE_DIR
-from sweeps.results.reading import trial_summaries
+from sweeps.results.reading import trial_reports, trial_summaries
+from sweeps.run.events import EVENT_KEYS
+from tests.helpers.sweeps import run_output
 from tests.helpers.wandb_offline import read_offline_run
 from trainer.startup import PHASES
 
@@ -117,3 +119,22 @@ def test_sample_answers_with_the_best_adapter_as_plain_peft_does(finished_sweep:
     assert completed.returncode == 0, completed.stderr
     expected = generate(Path(best["checkpoint_path"]), prompt="what is 2 plus 3?", max_new_tokens=5)
     assert f"reply ({best['trial_id']}): {expected}" in completed.stdout.splitlines(), completed.stdout
+
+
+def test_json_events_tell_the_sweep_as_its_results_do(finished_sweep: Path):
+    spec = read_spec(finished_sweep)
+    lines = run_output(finished_sweep).read_text().splitlines()
+    events = [json.loads(line) for line in lines]  # every line of stdout is one JSON object
+    *trial_events, summary = events
+    assert all(tuple(event) == EVENT_KEYS for event in trial_events)
+    reports = trial_reports(finished_sweep, spec)
+    for trial in trial_summaries(finished_sweep, spec):
+        mine = [event for event in trial_events if event["trial_id"] == trial.trial_id]
+        ending = "stopped" if trial.stopped_early else "finished"
+        assert [event["event"] for event in mine] == ["started", *["reported"] * trial.iterations, ending]
+        assert [event["value"] for event in mine if event["event"] == "reported"] == [
+            row[spec.search.metric] for row in reports[trial.trial_id]]  # exact, as Tune recorded them
+    assert summary["event"] == "summary" and summary["trials"] == 4
+    assert summary == {"event": "summary", **json.loads((finished_sweep / SUMMARY_FILE).read_text())}
+    saved = summary["saved"]
+    assert saved["steps_planned"] == 4 * 12 and 0 < saved["steps_saved"] == 48 - saved["steps_trained"]

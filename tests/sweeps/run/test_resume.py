@@ -53,6 +53,10 @@ def test_interrupted_sweep_resumes_and_keeps_what_ran(tmp_path: Path, tiny_model
     resumed = subprocess.run([sys.executable, "-m", "sweeps", "resume", str(sweep_dir)], capture_output=True,
                              text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # The resumed run's progress counts the trial that finished before the interruption too: Tune hands the
+    # progress callback the state it saved.
+    finished_lines = [line for line in resumed.stdout.splitlines() if " finished at step " in line]
+    assert "4 of 4 trials ended (4 done, 0 stopped, 0 failed)" in finished_lines[-1], resumed.stdout
 
     summaries = trial_summaries(sweep_dir, read_spec(sweep_dir))
     assert len(summaries) == 4
