@@ -12,9 +12,12 @@ from pathlib import Path
 from search_spaces.optuna_space import check_space, grid_of
 from search_spaces.searcher import check_initial_points
 from search_spaces.space import Choice, IntRange, SearchSpace
+from sweeps.config.choices import choice_problems
 from sweeps.config.method_checks import method_problems, other_method_hint
-from sweeps.config.space import effective_space, searchable_paths
+from sweeps.config.space import candidate_methods, effective_space, searchable_paths
+from sweeps.core.words import did_you_mean
 from sweeps.spec import SweepSpec
+from sweeps.spec.objectives import COST_METRICS
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
@@ -23,6 +26,7 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
     """Rules that span sections: files exist, the metric fits the task, the space fits the spec."""
     problems = _file_problems(spec) if check_files else []
     problems += _metric_problems(spec, metrics=metrics)
+    problems += _objective_problems(spec, metrics=metrics)
     problems += _rouge_problems(spec)
     workers = spec.resources.workers
     if spec.training.batch_size % workers:
@@ -36,11 +40,16 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
         return [*problems, "search_space: empty; give at least one parameter or a search.preset "
                            "(see `finesweep presets`)"]
     problems += _scheduler_problems(spec, space=space, replay=metrics is not None)
-    method = spec.method.name
-    searchable = searchable_paths(method=method, task=spec.task.type)
-    problems += [f"{field}: {message}{other_method_hint(field.removeprefix('search_space.'), method=method)}"
+    method, methods = spec.method.name, candidate_methods(spec, space)
+    searchable = searchable_paths(method=method, task=spec.task.type, methods=methods)
+    problems += [f"{field}: {message}"
+                 f"{other_method_hint(field.removeprefix('search_space.'), method=method, methods=methods)}"
                  for field, message in check_space(space, searchable=searchable)]
-    problems += method_problems(spec, space=space, check_machine=check_files)
+    if "method.name" in space:
+        problems += choice_problems(spec, space=space, check_machine=check_files)
+    else:
+        problems += method_problems(spec, space=space, check_machine=check_files)
+        problems += choice_problems(spec, space=space, check_machine=check_files)
     problems += _searched_batch_size_problems(space, workers=workers)
     return problems + _sampler_problems(spec, space=space)
 
@@ -56,6 +65,32 @@ def _metric_problems(spec: SweepSpec, *, metrics: Mapping[str, str] | None) -> l
         return [f"search.mode: must be {metrics[spec.search.metric]!r} for {spec.search.metric}, "
                 f"but got {spec.search.mode!r}"]
     return []
+
+
+def _objective_problems(spec: SweepSpec, *, metrics: Mapping[str, str] | None) -> list[str]:
+    """Objectives: two or more, the first the sweep's metric, each one the trials report, in its direction."""
+    objectives, search = spec.search.objectives, spec.search
+    if not objectives:
+        return ["search.algorithm: nsga2 is a multi-objective sampler: give search.objectives"] \
+            if search.algorithm == "nsga2" else []
+    problems = []
+    if len(objectives) < 2:
+        problems.append(f"search.objectives: give two or more (a quality and a cost), but got {len(objectives)}; "
+                        f"for one metric use search.metric")
+    if (objectives[0].metric, objectives[0].mode) != (search.metric, search.mode):
+        problems.append(f"search.objectives.0: the first objective is search.metric, so it must be {search.metric} "
+                        f"({search.mode}), but got {objectives[0].metric} ({objectives[0].mode})")
+    known = {**(metrics or spec.task.metrics), **COST_METRICS}
+    for index, objective in enumerate(objectives):
+        if objective.metric not in known:
+            problems.append(f"search.objectives.{index}.metric: must be one of {', '.join(known)}, but got "
+                            f"{objective.metric!r}{did_you_mean(objective.metric, options=known)}")
+        elif objective.mode != known[objective.metric]:
+            problems.append(f"search.objectives.{index}.mode: must be {known[objective.metric]!r} for "
+                            f"{objective.metric}, but got {objective.mode!r}")
+    if search.algorithm == "grid":
+        problems.append("search.algorithm: grid search has no multi-objective form; use tpe or nsga2")
+    return problems
 
 
 def _scheduler_problems(spec: SweepSpec, *, space: SearchSpace, replay: bool) -> list[str]:

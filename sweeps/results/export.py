@@ -11,6 +11,7 @@ from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
 from sweeps.results.checkpoints import ADAPTER_FILES, KeptCheckpoint, chosen_checkpoint, find_checkpoint
 from sweeps.results.model_card import model_card
+from sweeps.results.pareto import objective_points, pareto_front
 from sweeps.results.reading import best_trial, trial_summaries
 
 
@@ -51,10 +52,11 @@ def export_checkpoint(*, sweep_dir: Path, out_dir: Path, merged: bool, trial_id:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     spec = read_spec(sweep_dir)
+    front = pareto_front(objective_points(Path(sweep_dir), spec), spec=spec) if spec.search.objectives else None
     try:
         tokenizer = _write_model(Path(source.path), out_dir=partial, merged=merged, dtype=spec.model.dtype)
         (partial / "README.md").write_text(model_card(spec=spec, checkpoint=source, merged=merged,
-                                                      tokenizer=tokenizer))
+                                                      tokenizer=tokenizer, front=front))
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -19,15 +19,16 @@ if TYPE_CHECKING:
 
 
 def model_card(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool,
-               tokenizer: PreTrainedTokenizerBase) -> str:
+               tokenizer: PreTrainedTokenizerBase, front: list[dict[str, Any]] | None = None) -> str:
     """Markdown with front matter: base model, method, hyperparameters, metric and value, data, version."""
     searched = {path: value for path, value in checkpoint.params.items() if path in effective_space(spec)}
     trial_spec = spec.with_params(searched)
-    whole_model = merged or spec.method.name in ("full", "freeze")
-    front = {"base_model": str(spec.model.path), "library_name": "transformers" if whole_model else "peft",
-             "tags": ["finesweep", spec.method.name, "sft" if spec.task.type == "causal_lm" else spec.task.type]}
-    parts = [f"---\n{yaml.safe_dump(front, sort_keys=False)}---",
-             _summary(spec=trial_spec, checkpoint=checkpoint, merged=merged),
+    whole_model = merged or trial_spec.method.name in ("full", "freeze")
+    header = {"base_model": str(trial_spec.model.path), "library_name": "transformers" if whole_model else "peft",
+              "tags": ["finesweep", trial_spec.method.name, "sft" if spec.task.type == "causal_lm" else spec.task.type]}
+    parts = [f"---\n{yaml.safe_dump(header, sort_keys=False)}---",
+             _summary(spec=trial_spec, checkpoint=checkpoint, merged=merged) + _objectives(
+                 spec=trial_spec, checkpoint=checkpoint, front=front),
              _hyperparameters(spec=trial_spec, params=checkpoint.params),
              _data(spec=trial_spec),
              _usage(merged=merged, tokenizer=tokenizer)]
@@ -52,6 +53,19 @@ def _summary(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool) -> st
             f"- from sweep `{spec.name}` ({spec.search.num_trials} trials, {spec.search.algorithm} search, "
             f"{spec.scheduler.name} early stopping), checkpoint `{checkpoint.name}`\n"
             f"- made with finesweep {_finesweep_version()}")
+
+
+def _objectives(*, spec: SweepSpec, checkpoint: KeptCheckpoint, front: list[dict[str, Any]] | None) -> str:
+    """Which point of quality against cost this is, and why it was exported, for a sweep with objectives."""
+    objectives = spec.search.objectives
+    if not objectives:
+        return ""
+    values = ", ".join(f"{o.metric}={format_value(checkpoint.metrics.get(o.metric, float('nan')))}" for o in objectives)
+    on_front = any(point["trial_id"] == checkpoint.trial_id for point in front or [])
+    where = (f"one of the {len(front or [])} points of the sweep's Pareto front (no other trial is as good in every "
+             "objective and better in one)" if on_front else "not on the sweep's Pareto front")
+    listed = ", ".join(f"{o.metric} ({o.mode})" for o in objectives)
+    return f"\n- objectives {listed}: this checkpoint's {values}; {where}"
 
 
 def _method_settings(method: Any) -> str:

@@ -14,7 +14,9 @@ from sweeps.core.errors import UserError
 from sweeps.core.layout import SUMMARY_FILE
 from sweeps.core.values import format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
-from sweeps.results.reading import best_trial, trial_summaries
+from sweeps.results.pareto import objective_points, pareto_front
+from sweeps.results.reading import best_trial, trial_reports, trial_summaries
+from sweeps.run.budget import devices_held, spent_in
 from sweeps.spec import SweepSpec
 
 
@@ -27,10 +29,14 @@ class RunSummary:
     failed: int
     unfinished: int  # interrupted (Ctrl-C, crash) or never started: `finesweep resume` runs them
     wall_seconds: float
+    budget: dict[str, Any] | None = None  # {unit, amount, spent} of search.budget
 
     def text(self) -> str:
         lines = [f"{self.trials} trials in {self.wall_seconds:.0f} s: {self.stopped_early} stopped early, "
                  f"{self.failed} failed, {self.unfinished} unfinished."]
+        if self.budget:
+            lines.append(f"compute: {self.budget['spent']:.4g} of the {self.budget['amount']:.4g} "
+                         f"{self.budget['unit']} budget spent")
         if self.unfinished:
             lines.append(f"interrupted: continue with `finesweep resume {self.sweep_dir}`")
         if self.best:
@@ -53,6 +59,7 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
         failed=sum(s.state == "ERROR" for s in summaries),
         unfinished=sum(s.state not in ("TERMINATED", "ERROR") for s in summaries),
         wall_seconds=wall_seconds,
+        budget=budget_spent(Path(spec.sweep_dir), spec),
     )
     Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2))
     return summary
@@ -66,7 +73,10 @@ def best_record(sweep_dir: Path) -> dict[str, Any]:
     if winner is None:
         raise UserError(f"{sweep_dir}: no trial has reported {spec.search.metric} yet")
     # The checkpoint picked in the dashboard (None if none) rides along; the other keys stay the best by metric.
-    return {**_record(winner, spec), "chosen": chosen_checkpoint(sweep_dir=sweep_dir)}
+    record = {**_record(winner, spec), "chosen": chosen_checkpoint(sweep_dir=sweep_dir)}
+    if spec.search.objectives:
+        record["pareto"] = pareto_front(objective_points(sweep_dir, spec), spec=spec)
+    return record
 
 
 def _record(trial: Any, spec: SweepSpec) -> dict[str, Any]:
@@ -86,3 +96,14 @@ def leaderboard(sweep_dir: Path) -> Table:
         table.add_row(str(rank), trial.trial_id, trial.state, format_params(trial.params), str(trial.iterations),
                       best, "yes" if trial.stopped_early else "")
     return table
+
+
+def budget_spent(sweep_dir: Path, spec: SweepSpec) -> dict[str, Any] | None:
+    """``{unit, amount, spent}`` of the sweep's budget, spent read from each trial's last report."""
+    budget = spec.search.budget
+    if budget is None:
+        return None
+    devices = devices_held(spec, unit=budget.unit)
+    spent = sum(spent_in(rows[-1], unit=budget.unit, devices=devices)
+                for rows in trial_reports(sweep_dir, spec).values() if rows)
+    return {"unit": budget.unit, "amount": budget.amount, "spent": spent}

@@ -131,3 +131,17 @@ def test_a_prior_guides_early_samples_only_as_much_as_its_weight_says(weight: fl
     near = sum(1e-4 / 1.5 ** 2 <= value <= 1e-4 * 1.5 ** 2 for value in values)
     # Within two spreads of the mode: ~95% of draws from the prior, ~7% of uniform draws over 5 decades.
     assert near >= 32 if weight > 1 else near <= 10
+
+
+def test_several_objectives_make_a_multi_objective_study_and_a_stopped_trial_is_still_pruned(tmp_path: Path):
+    journal = tmp_path / "study.journal"
+    searcher = build(journal, metric=["eval_loss", "train_tokens"], mode=["min", "min"])
+    searcher.suggest("done")
+    searcher.on_trial_complete("done", result={"eval_loss": 1.0, "train_tokens": 500, "training_finished": True})
+    searcher.suggest("cut")
+    searcher.on_trial_complete("cut", result={"eval_loss": 3.0, "train_tokens": 100, "training_finished": False})
+    study = optuna.load_study(study_name="sweep", storage=journal_storage(journal))
+    assert len(study.directions) == 2
+    done, cut = study.trials
+    assert done.state == TrialState.COMPLETE and done.values == [1.0, 500]
+    assert cut.state == TrialState.PRUNED and cut.values is None

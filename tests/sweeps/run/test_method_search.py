@@ -1,0 +1,78 @@
+"""Which method, at what cost: a real sweep of the tiny model searching ``method.name`` with a method field
+sampled only for its method, under two objectives (quality and tokens), and a budget sweep that stops by its
+budget. Slow: real trials on an embedded Ray."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from peft import PeftConfig
+
+from sweeps.config.loading import read_spec
+from sweeps.results.reading import trial_reports, trial_summaries
+from tests.helpers.sweeps import write_tiny_sweep
+from trainer.inference import load_checkpoint
+
+pytestmark = pytest.mark.slow
+
+
+def finesweep(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sweeps", *args], capture_output=True, text=True, timeout=1200)
+
+
+def test_a_sweep_over_methods_and_cost_trains_each_method_with_its_own_fields(tmp_path: Path, tiny_model_dir: Path,
+                                                                             qa_data_path: Path):
+    space = {"method.name": {"type": "choice", "values": ["lora", "ia3"]},
+             "method.r": {"type": "choice", "values": [2, 4]},
+             "training.learning_rate": {"type": "loguniform", "low": 1e-3, "high": 3e-2}}
+    objectives = [{"metric": "eval_loss", "mode": "min"}, {"metric": "trainable_params", "mode": "min"}]
+    spec_path = write_tiny_sweep(
+        tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path, name="methods",
+        search={"num_trials": 4, "seed": 0, "objectives": objectives,
+                "initial_points": [{"method.name": "lora", "method.r": 4, "training.learning_rate": 1e-2},
+                                   {"method.name": "ia3", "training.learning_rate": 1e-2}]},
+        search_space=space, scheduler={"name": "none"}, tracking={"wandb": {"mode": "disabled"}})
+    completed = finesweep("run", str(spec_path))
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    sweep_dir = tmp_path / "runs" / "methods"
+    summaries = trial_summaries(sweep_dir, read_spec(sweep_dir))
+    by_method = {summary.params["method.name"] for summary in summaries}
+    assert by_method == {"lora", "ia3"}
+    for summary in summaries:  # r only for lora; each checkpoint an adapter of its own method
+        assert ("method.r" in summary.params) == (summary.params["method.name"] == "lora"), summary.params
+        peft_type = PeftConfig.from_pretrained(summary.best_checkpoint).peft_type
+        assert peft_type == {"lora": "LORA", "ia3": "IA3"}[summary.params["method.name"]]
+        load_checkpoint(Path(summary.best_checkpoint))
+    best = json.loads(finesweep("best", str(sweep_dir), "--json").stdout)
+    front = best["pareto"]
+    assert front and all(set(point["values"]) == {"eval_loss", "trainable_params"} for point in front)
+    # IA3 trains far fewer weights than LoRA: some IA3 trial is on the front whatever its loss.
+    assert any(point["trial_id"] in {s.trial_id for s in summaries if s.params["method.name"] == "ia3"}
+               for point in front)
+    other = next(point for point in front if point["trial_id"] != best["trial_id"]) if len(front) > 1 else front[0]
+    exported = finesweep("export", str(sweep_dir), "--out", str(tmp_path / "export"), "--trial", other["trial_id"])
+    assert exported.returncode == 0, exported.stderr
+    assert "Pareto front" in (tmp_path / "export" / "README.md").read_text()
+
+
+def test_a_budget_sweep_stops_within_one_rung_of_its_budget(tmp_path: Path, tiny_model_dir: Path,
+                                                            qa_data_path: Path):
+    # 12 steps of 8 examples: a whole trial is 96 examples, so 300 pays for about 3 trials.
+    spec_path = write_tiny_sweep(
+        tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path, name="budget",
+        search={"seed": 0, "budget": {"train_examples": 300}, "initial_points": []},
+        tracking={"wandb": {"mode": "disabled"}})
+    completed = finesweep("run", str(spec_path))
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    sweep_dir = tmp_path / "runs" / "budget"
+    reports = trial_reports(sweep_dir, read_spec(sweep_dir))
+    spent = sum(rows[-1]["examples"] for rows in reports.values() if rows)
+    # One trial at a time: once 300 examples are spent, the running trial goes on to its next rung at most
+    # (rungs at a quarter, half and all of its 96 examples: the longest span is 48).
+    assert 300 <= spent <= 300 + 48
+    assert 3 <= len(reports) <= 5
+    assert "of the 300 train_examples budget" in completed.stdout
