@@ -21,10 +21,14 @@ TUNE_TRIAL_ID = "tune_trial_id"  # the Optuna user attribute naming a trial's Tu
 
 
 class BudgetGate(Protocol):
-    """What the searcher asks of a compute budget (``sweeps.run.budget``): it sees every report, and says whether
-    what is left still pays for one more trial's first rung."""
+    """What the searcher tells a compute budget (``sweeps.run.budget``) and asks of it: which trials start, report
+    and end, and whether what is left still pays for one more trial's first rung."""
+
+    def start(self, trial_id: str) -> None: ...
 
     def observe(self, trial_id: str, result: dict[str, Any]) -> None: ...
+
+    def end(self, trial_id: str) -> None: ...
 
     def admits_new_trial(self) -> bool: ...
 
@@ -43,6 +47,8 @@ class SweepSearch(OptunaSearch):
         config = super().suggest(trial_id)
         if config is not None and trial_id in self._ot_trials:
             self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ID, trial_id)
+            if self.budget is not None:
+                self.budget.start(trial_id)
         return config
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
@@ -55,10 +61,11 @@ class SweepSearch(OptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id in self._completed_trials:
             return super().on_trial_complete(trial_id, result=result, error=error)
+        if self.budget is not None:
+            self.budget.observe(trial_id, result or {})
+            self.budget.end(trial_id)
         # Tune does not pass the report that made the scheduler stop a trial to on_trial_result. (Optuna keeps no
         # intermediate values for several objectives: such a trial is pruned without them.)
-        if result and self.budget is not None:
-            self.budget.observe(trial_id, result)
         if result and not isinstance(self.metric, list):
             self._report(trial_id, result)
         # A failed trial is pruned too, not FAIL (which TPE ignores): a config that diverges or crashes is one the

@@ -16,8 +16,8 @@ from sweeps.core.values import format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
 from sweeps.results.pareto import objective_points, pareto_front
 from sweeps.results.reading import best_trial, trial_reports, trial_summaries
-from sweeps.run.budget import devices_held, spent_in
 from sweeps.spec import SweepSpec
+from sweeps.spec.objectives import devices_held, spent_in
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def budget_spent(sweep_dir: Path, spec: SweepSpec) -> dict[str, Any] | None:
     budget = spec.search.budget
     if budget is None:
         return None
-    devices = devices_held(spec, unit=budget.unit)
+    devices = devices_held(spec.resources, unit=budget.unit)
     spent = sum(spent_in(rows[-1], unit=budget.unit, devices=devices)
                 for rows in trial_reports(sweep_dir, spec).values() if rows)
     return {"unit": budget.unit, "amount": budget.amount, "spent": spent}

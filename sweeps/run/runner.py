@@ -13,14 +13,14 @@ from sweeps.config.loading import read_spec
 from sweeps.config.space import effective_space
 from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
 from sweeps.core.net import free_loopback_port
-from sweeps.run.budget import budget_ledger
-from sweeps.run.schedulers import TIME_ATTRS, build_scheduler, first_rung
+from sweeps.run.schedulers import build_scheduler, sweep_ledger
 from sweeps.run.warm_start import past_trials
 from trainer.trainable import run_trial
 
 if TYPE_CHECKING:
     from ray.tune import Callback, ResultGrid
 
+    from sweeps.run.budget import BudgetLedger
     from sweeps.spec import SweepSpec
 
 # The trial function only waits on its Train workers; a sliver of a CPU leaves them the cores.
@@ -88,13 +88,15 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
                 trainable: Callable[[dict[str, Any]], None] | None = None, reuse_actors: bool = False):
     from ray import tune
 
+    ledger = sweep_ledger(spec)
     return tune.Tuner(
         trial_trainable(spec, trainable),
         tune_config=tune.TuneConfig(
+            # The primary metric, which the scheduler judges; with search.objectives the searcher has them all.
             metric=spec.search.metric,
             mode=spec.search.mode,
-            search_alg=build_search(spec, journal_path=sweep_dir / JOURNAL_FILE),
-            scheduler=build_scheduler(spec),
+            search_alg=build_search(spec, journal_path=sweep_dir / JOURNAL_FILE, ledger=ledger),
+            scheduler=build_scheduler(spec, ledger=ledger),
             num_samples=spec.search.trial_limit(),
             max_concurrent_trials=spec.search.max_concurrent_trials,
             reuse_actors=reuse_actors,  # see run_sweep
@@ -125,9 +127,11 @@ def prepare_sweep_dir(spec: SweepSpec) -> Path:
     return sweep_dir
 
 
-def build_search(spec: SweepSpec, *, journal_path: Path | None, max_t: float | None = None):
-    """The sweep's searcher; its study lives in ``journal_path`` (None: in memory, for simulations); ``max_t``
-    as for :func:`sweeps.run.schedulers.build_scheduler`."""
+def build_search(spec: SweepSpec, *, journal_path: Path | None, ledger: BudgetLedger | None = None):
+    """The sweep's searcher; its study lives in ``journal_path`` (None: in memory, for simulations); with a
+    budget, it starts no trial ``ledger`` says the budget cannot pay for. With search.objectives, Ray's
+    ``OptunaSearch`` takes the lists of metrics and modes (a multi-objective study); Tune's own metric and mode
+    stay the first objective's, which the scheduler judges."""
     from search_spaces.searcher import build_searcher
 
     objectives = spec.search.objectives
@@ -143,8 +147,7 @@ def build_search(spec: SweepSpec, *, journal_path: Path | None, max_t: float | N
         prior_weight=spec.search.prior_weight,
         random_fraction=spec.search.random_share(),
         past_trials=past_trials(spec),
-        budget=budget_ledger(spec, first_rung=first_rung(spec, max_t=max_t),
-                             time_attr=TIME_ATTRS[spec.scheduler.time_unit]),
+        budget=ledger,
     )
 
 

@@ -8,7 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sweeps.config.space import effective_space
-from sweeps.run.budget import BudgetStopping, budget_ledger
+from sweeps.run.budget import BudgetLedger, BudgetStopping, budget_ledger
 from sweeps.run.warm_start import reference_curves
 
 if TYPE_CHECKING:
@@ -16,16 +16,15 @@ if TYPE_CHECKING:
 
 # ASHA's top rung in reports when the training length is not known before the data is loaded (Ray's default).
 DEFAULT_MAX_REPORTS = 100
-# A budget sweep without num_trials derives its rungs as for this many trials (2 rungs below the top).
-BUDGET_RUNG_TRIALS = 64
 
 # scheduler.time_unit → the result key it reads (trainer.report reports them all; replay too).
 TIME_ATTRS = {"progress": "progress", "steps": "step", "examples": "examples", "reports": "training_iteration"}
 
 
-def build_scheduler(spec: SweepSpec, *, max_t: float | None = None):
+def build_scheduler(spec: SweepSpec, *, max_t: float | None = None, ledger: BudgetLedger | None = None):
     """ASHA (default), median stopping or none, counting ``scheduler.time_unit``; ``max_t`` is the longest
-    trial's length in that unit when the caller knows it (replay), else it comes from the spec."""
+    trial's length in that unit when the caller knows it (replay), else it comes from the spec. With a budget's
+    ``ledger``, wrapped in :class:`BudgetStopping`."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
     scheduler = spec.scheduler
@@ -40,22 +39,23 @@ def build_scheduler(spec: SweepSpec, *, max_t: float | None = None):
         chosen = MedianStoppingRule(time_attr=time_attr, grace_period=grace)
     else:
         chosen = FIFOScheduler()
-    ledger = budget_ledger(spec, first_rung=grace, time_attr=time_attr)
     if ledger is None:
         return chosen
     return BudgetStopping(chosen, ledger=ledger, milestones=milestones(grace, top, factor=scheduler.reduction_factor))
 
 
-def rungs(spec: SweepSpec, *, max_t: float | None = None) -> tuple[float, float]:
-    """``(first rung, top rung)`` of ``spec``'s scheduler in its time unit."""
-    trials = min(spec.search.trial_limit(), BUDGET_RUNG_TRIALS) if spec.search.budget else spec.search.num_trials
-    return spec.scheduler.rungs(num_trials=trials, max_t=max_t or training_length(spec))
-
-
-def first_rung(spec: SweepSpec, *, max_t: float | None = None) -> float:
-    """Where a trial first faces the scheduler, in its time unit (its whole length without early stopping)."""
+def sweep_ledger(spec: SweepSpec, *, max_t: float | None = None) -> BudgetLedger | None:
+    """The budget ledger the searcher and the scheduler of one sweep share (None without a budget): a trial's
+    first rung is where it first faces the scheduler (its whole length without early stopping)."""
     grace, top = rungs(spec, max_t=max_t)
-    return top if spec.scheduler.name == "none" else grace
+    return budget_ledger(spec, first_rung=top if spec.scheduler.name == "none" else grace,
+                         time_attr=TIME_ATTRS[spec.scheduler.time_unit])
+
+
+def rungs(spec: SweepSpec, *, max_t: float | None = None) -> tuple[float, float]:
+    """``(first rung, top rung)`` of ``spec``'s scheduler in its time unit (a budget sweep without num_trials
+    gets the most rungs the derived grace period allows)."""
+    return spec.scheduler.rungs(num_trials=spec.search.trial_limit(), max_t=max_t or training_length(spec))
 
 
 def milestones(grace: float, top: float, *, factor: float) -> list[float]:

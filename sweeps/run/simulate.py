@@ -21,7 +21,7 @@ from sweeps.config.space import effective_space
 from sweeps.run.curves import Curves, RecordedRun
 from sweeps.run.replay import DISTANCE, Replay, replay_max_t
 from sweeps.run.runner import build_search
-from sweeps.run.schedulers import build_scheduler
+from sweeps.run.schedulers import build_scheduler, sweep_ledger
 
 if TYPE_CHECKING:
     from search_spaces.space import SearchSpace
@@ -125,8 +125,9 @@ def simulate(spec: SweepSpec, *, curves: Curves, on_report: Sequence[Hook] = ())
 
     replay = Replay(curves, space=effective_space(spec))
     max_t = replay_max_t(spec, curves=curves)
-    searcher = build_search(spec, journal_path=None, max_t=max_t)
-    scheduler = build_scheduler(spec, max_t=max_t)
+    ledger = sweep_ledger(spec, max_t=max_t)
+    searcher = build_search(spec, journal_path=None, ledger=ledger)
+    scheduler = build_scheduler(spec, max_t=max_t, ledger=ledger)
     scheduler.set_search_properties(spec.search.metric, spec.search.mode)  # as TuneConfig(metric, mode) does
     np.random.seed(spec.search.seed)  # ASHA draws each trial's bracket from numpy's global generator
     loop = _Loop(spec, replay=replay, searcher=searcher, scheduler=scheduler, on_report=on_report)

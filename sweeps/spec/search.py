@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from sweeps.spec.objectives import Budget, Objective
 from sweeps.spec.section import Section
 
+DEFAULT_NUM_TRIALS = 8  # a sweep without num_trials or a budget
 # A budget sweep with no search.num_trials runs until the budget is spent; this only bounds Tune's trial count.
 BUDGET_TRIAL_LIMIT = 10_000
 
@@ -23,13 +24,14 @@ class SearchSpec(Section):
     algorithm: Literal["tpe", "random", "grid", "nsga2"] = Field(
         default="tpe", description="Optuna sampler: tpe (default; multi-objective too), random, grid (choice/int "
         "params only), or nsga2 (Optuna's NSGA-II, for search.objectives).")
-    num_trials: int = Field(default=8, ge=1, description="Trials to run (for grid: at most this many). With a "
-                            "search.budget and no num_trials, trials run until the budget is spent.")
+    num_trials: int | None = Field(default=None, ge=1, description="Trials to run (for grid: at most this many). "
+                                   "None = 8, or with a search.budget as many as the budget pays for.")
     objectives: list[Objective] = Field(
         default_factory=list, description="Quality against cost: two or more metrics to optimise at once, e.g. "
-        "[{metric: eval_loss, mode: min}, {metric: train_tokens, mode: min}]; the first is search.metric (early "
-        "stopping judges it), `finesweep best` and the dashboard show the Pareto front, and `export --trial` takes "
-        "any point of it.")
+        "[{metric: eval_loss, mode: min}, {metric: train_tokens, mode: min}], with Optuna's multi-objective "
+        "samplers (tpe, random or nsga2). The first is search.metric (given or not): early stopping and the "
+        "checkpoints kept judge it alone. `finesweep best` and the dashboard show the Pareto front; `export "
+        "--trial` takes any point of it.")
     budget: Budget | None = Field(
         default=None, description="Stop at a compute budget instead of (or before) num_trials: no trial starts "
         "that the remaining budget cannot pay for to its first rung, and once it is spent running trials stop at "
@@ -65,13 +67,24 @@ class SearchSpec(Section):
         if isinstance(data, dict) and isinstance(data.get("objectives"), list) and data["objectives"]:
             first = data["objectives"][0]
             if isinstance(first, dict):
-                data = {"metric": first.get("metric"), "mode": first.get("mode"), **data}
+                data = {**{key: first[key] for key in ("metric", "mode") if key in first}, **data}
         return data
 
     def trial_limit(self) -> int:
-        """The trials Tune may start: num_trials, unless a budget alone bounds the sweep."""
-        unbounded = self.budget is not None and "num_trials" not in self.model_fields_set
-        return BUDGET_TRIAL_LIMIT if unbounded else self.num_trials
+        """The trials Tune may start: num_trials, else 8, or the budget alone bounds the sweep."""
+        if self.num_trials is not None:
+            return self.num_trials
+        return BUDGET_TRIAL_LIMIT if self.budget is not None else DEFAULT_NUM_TRIALS
+
+    def extent(self) -> str:
+        """How long the sweep runs, in words: ``8 trials``, ``up to 8 trials within 2 cpu_hours``, ``trials
+        until 2 cpu_hours are spent``."""
+        if self.budget is None:
+            return f"{self.trial_limit()} trials"
+        budget = f"{self.budget.amount:g} {self.budget.unit}"
+        if self.num_trials is None:
+            return f"trials until {budget} are spent"
+        return f"up to {self.num_trials} trials within {budget}"
 
     def random_share(self) -> float:
         """``random_fraction``, or its default for this sweep (see the field)."""

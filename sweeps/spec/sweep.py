@@ -60,15 +60,12 @@ class SweepSpec(Section):
         return name
 
     def with_params(self, params: dict[str, Any]) -> SweepSpec:
-        """This spec with a trial's sampled values set at their dotted paths, validated again. A new
-        ``method.name`` starts that method's section afresh, keeping what the file set of the fields it shares
-        with the old method (not the old method's defaults)."""
+        """This spec with a trial's sampled values set at their dotted paths, validated again. A sampled
+        ``method.name`` other than the file's starts from that method's defaults: the file's ``method`` section
+        describes its own method only (LoRA's target modules may mean nothing to IA3)."""
         data = self.model_dump()
-        method = params.get("method.name", data["method"]["name"])
-        if method != data["method"]["name"] and method in METHODS:
-            shared = METHODS[method].model_fields
-            data["method"] = {"name": method, **{key: value for key, value in data["method"].items()
-                                                 if key in shared and key in self.method.model_fields_set}}
+        if params.get("method.name", self.method.name) != self.method.name:
+            data["method"] = {}
         for dotted, value in params.items():
             *parents, leaf = dotted.split(".")
             section = data

@@ -12,10 +12,12 @@ import yaml
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from sweeps.core.errors import SpecError
-from sweeps.run.budget import BudgetLedger, BudgetStopping, spent_in
+from sweeps.run.budget import BudgetLedger, BudgetStopping
 from sweeps.run.curves import Curves
 from sweeps.run.replay import replay_spec
 from sweeps.run.simulate import simulate
+from sweeps.spec.objectives import devices_held, spent_in
+from sweeps.spec.resources import ResourcesSpec
 
 
 def test_spend_is_read_in_the_budgets_unit():
@@ -24,6 +26,9 @@ def test_spend_is_read_in_the_budgets_unit():
     assert spent_in(result, unit="gpu_hours", devices=2) == 0.25  # a replay's own simulated hours win
     assert spent_in(result, unit="train_tokens", devices=1) == 5000
     assert spent_in(result, unit="train_examples", devices=1) == 64
+    resources = ResourcesSpec(workers=2, cpus_per_worker=1.5)
+    assert devices_held(resources, unit="cpu_hours") == 3.0
+    assert devices_held(resources, unit="gpu_hours") == 0.0  # no GPU: a GPU budget is refused (config checks)
 
 
 def _ledger(amount: float) -> BudgetLedger:
@@ -33,12 +38,16 @@ def _ledger(amount: float) -> BudgetLedger:
 def test_no_new_trial_once_what_is_left_cannot_pay_for_a_first_rung():
     ledger = _ledger(100)
     assert ledger.admits_new_trial()  # nothing known yet
+    ledger.start("a")
     ledger.observe("a", {"examples": 30, "progress": 0.25})  # a first rung costs 30
     assert ledger.admits_new_trial()  # 70 left
-    ledger.observe("b", {"examples": 10, "progress": 0.1})  # b may still need 30 to reach its rung
-    assert ledger.admits_new_trial()  # 100 - 40 - 30 = 30 >= 30
-    ledger.observe("a", {"examples": 40, "progress": 0.5})
-    assert not ledger.admits_new_trial()  # 100 - 50 - 30 = 20 < 30
+    ledger.start("b")
+    ledger.observe("b", {"examples": 10, "progress": 0.1})  # b still needs 20 to reach its first rung
+    assert ledger.admits_new_trial()  # 100 - 40 - 20 = 40 >= 30
+    ledger.observe("a", {"examples": 45, "progress": 0.5})
+    assert not ledger.admits_new_trial()  # 100 - 55 - 20 = 25 < 30
+    ledger.end("b")  # b failed: what it spent stays spent, but it needs nothing more
+    assert ledger.total() == 55 and ledger.admits_new_trial()  # 100 - 55 = 45 >= 30
 
 
 def test_once_spent_a_running_trial_stops_at_its_next_rung():
