@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
-from dashboard import data, figures
+from dashboard import data, figures, tradeoffs
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
 from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint
@@ -65,9 +65,13 @@ def sweep(name: str, request: Request) -> dict[str, Any]:
     overview = data.sweep_overview(sweep_dir=sweep_dir, spec=spec, trials=trials)
     rows = data.leaderboard_rows(sweep_dir=sweep_dir, spec=spec, trials=trials)
     curves = data.learning_curves(sweep_dir=sweep_dir, spec=spec)
+    budget = tradeoffs.budget_status(sweep_dir=sweep_dir, spec=spec)
     return {
-        **overview, "leaderboard": rows, "chosen": chosen_checkpoint(sweep_dir=sweep_dir),
+        **overview, "leaderboard": rows, "chosen": chosen_checkpoint(sweep_dir=sweep_dir), "budget": budget,
+        "objectives": [objective.model_dump() for objective in spec.search.objectives] or None,
         "figures": {
+            "pareto": tradeoffs.pareto_figure(sweep_dir=sweep_dir, spec=spec),
+            "budget": tradeoffs.budget_figure(budget),
             "curves": figures.curves_figure(curves=curves, best_trial_id=overview["best_trial"],
                                             metric=spec.search.metric),
             "parallel": figures.parallel_figure(rows=rows, log_scale=data.searched_log_scale(spec=spec),

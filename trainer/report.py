@@ -11,6 +11,7 @@ from transformers import TrainerCallback
 
 from sweeps.core.layout import CHECKPOINT_INFO
 from sweeps.core.values import better
+from trainer.costs import cost_metrics
 from trainer.fsdp import full_trainable_state
 
 if TYPE_CHECKING:
@@ -48,17 +49,6 @@ def save_checkpoint(model: torch.nn.Module, *, directory: str, writer: bool,
             tokenizer.save_pretrained(directory)
 
 
-def peak_memory_mb() -> float:
-    """This worker's peak memory: what CUDA allocated at most, else the process's peak resident set."""
-    import resource
-
-    import torch
-
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
-
-
 def last_reported_step() -> int:
     """The step of the Train run's latest checkpoint, which Ray restores when a run starts again under the
     same name (a trial retried after running out of memory, or resumed); 0 for a new run. Ray keeps the
@@ -93,10 +83,6 @@ class RayReportCallback(TrainerCallback):
         self.reported_through_step = reported_through_step
         self.best: float | None = None
         self.train_loss: float | None = None
-        self.trainable_params = 0
-
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        self.trainable_params = sum(param.numel() for param in model.parameters() if param.requires_grad)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and "loss" in logs:
@@ -116,9 +102,7 @@ class RayReportCallback(TrainerCallback):
         # The time units a scheduler may count in (scheduler.time_unit), besides Tune's own report count.
         metrics.update(progress=state.global_step / state.max_steps,
                        examples=state.global_step * self.examples_per_step)
-        # What the trial costs, for search.objectives and search.budget (sweeps.spec.objectives.COST_METRICS).
-        metrics.update(train_tokens=state.num_input_tokens_seen, peak_memory_mb=peak_memory_mb(),
-                       trainable_params=self.trainable_params)
+        metrics.update(cost_metrics(state=state, model=model))  # for search.objectives and search.budget
         # Tune marks a scheduler-stopped trial `done` too; only the trainer knows training really ended.
         metrics["training_finished"] = state.global_step >= state.max_steps
         metrics.update(self.run_info)

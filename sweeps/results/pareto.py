@@ -6,22 +6,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sweeps.core.values import best_by
-from sweeps.results.reading import trial_reports
+from sweeps.core.values import best_by, finite_or_none, format_value
+from sweeps.results.reading import trial_reports, trial_summaries
 from sweeps.spec import SweepSpec
 
 
 def objective_points(sweep_dir: Path, spec: SweepSpec) -> list[dict[str, Any]]:
-    """Every trial that reported all objectives, as ``{trial_id, values, step, checkpoint_path}``."""
+    """Every trial that reported all objectives, as ``{trial_id, values, step, checkpoint_path, params,
+    stopped_early}``, in the order Tune lists them."""
     objectives = spec.search.objectives
+    trials = {summary.trial_id: summary for summary in trial_summaries(sweep_dir, spec)}
     points = []
     for trial_id, rows in trial_reports(sweep_dir, spec).items():
-        rows = [row for row in rows if all(_has(row, objective.metric) for objective in objectives)]
-        if not rows:
+        rows = [row for row in rows if all(finite_or_none(row.get(o.metric)) is not None for o in objectives)]
+        if not rows or trial_id not in trials:
             continue
         row = best_by(rows, key=lambda row: row[objectives[0].metric], mode=objectives[0].mode)
         points.append({"trial_id": trial_id, "step": row.get("step"), "checkpoint_path": row.get("checkpoint_path"),
-                       "values": {objective.metric: float(row[objective.metric]) for objective in objectives}})
+                       "values": {objective.metric: float(row[objective.metric]) for objective in objectives},
+                       "params": trials[trial_id].params, "stopped_early": trials[trial_id].stopped_early})
     return points
 
 
@@ -39,6 +42,18 @@ def pareto_front(points: list[dict[str, Any]], *, spec: SweepSpec) -> list[dict[
     return sorted(front, key=lambda point: signs[first] * point["values"][first])
 
 
-def _has(row: dict[str, Any], metric: str) -> bool:
-    value = row.get(metric)
-    return value is not None and value == value  # NaN: a missing cell in Tune's table
+def trade_off(point: dict[str, Any], *, against: dict[str, Any], spec: SweepSpec) -> str:
+    """How ``point`` compares with ``against`` in each objective, in words: ``eval_loss 0.02 worse,
+    train_tokens 6× lower``."""
+    parts = []
+    for objective in spec.search.objectives:
+        mine, theirs = point["values"][objective.metric], against["values"][objective.metric]
+        if mine == theirs:
+            parts.append(f"{objective.metric} the same")
+        elif mine > 0 and theirs > 0 and max(mine, theirs) / min(mine, theirs) >= 2:
+            parts.append(f"{objective.metric} {max(mine, theirs) / min(mine, theirs):.1f}× "
+                         f"{'lower' if mine < theirs else 'higher'}")
+        else:
+            better = (mine < theirs) == (objective.mode == "min")
+            parts.append(f"{objective.metric} {format_value(abs(mine - theirs))} {'better' if better else 'worse'}")
+    return ", ".join(parts)

@@ -14,7 +14,7 @@ from sweeps.core.errors import UserError
 from sweeps.core.layout import SUMMARY_FILE
 from sweeps.core.values import format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
-from sweeps.results.pareto import objective_points, pareto_front
+from sweeps.results.pareto import objective_points, pareto_front, trade_off
 from sweeps.results.reading import best_trial, trial_reports, trial_summaries
 from sweeps.spec import SweepSpec
 from sweeps.spec.objectives import devices_held, spent_in
@@ -73,9 +73,14 @@ def best_record(sweep_dir: Path) -> dict[str, Any]:
     if winner is None:
         raise UserError(f"{sweep_dir}: no trial has reported {spec.search.metric} yet")
     # The checkpoint picked in the dashboard (None if none) rides along; the other keys stay the best by metric.
+    # With objectives, `pareto` lists the non-dominated trials (any of them `export --trial` takes); with a
+    # budget, `budget` says what was spent of it.
     record = {**_record(winner, spec), "chosen": chosen_checkpoint(sweep_dir=sweep_dir)}
     if spec.search.objectives:
+        record["objectives"] = [objective.model_dump() for objective in spec.search.objectives]
         record["pareto"] = pareto_front(objective_points(sweep_dir, spec), spec=spec)
+    if spec.search.budget:
+        record["budget"] = budget_spent(sweep_dir, spec)
     return record
 
 
@@ -95,6 +100,22 @@ def leaderboard(sweep_dir: Path) -> Table:
         best = format_value(trial.best_value) if trial.best_value is not None else "–"
         table.add_row(str(rank), trial.trial_id, trial.state, format_params(trial.params), str(trial.iterations),
                       best, "yes" if trial.stopped_early else "")
+    return table
+
+
+def pareto_table(record: dict[str, Any], *, spec: SweepSpec) -> Table:
+    """The Pareto front of ``record`` (:func:`best_record`), best first by the first objective, each point against
+    that best one."""
+    metrics = [objective["metric"] for objective in record["objectives"]]
+    listed = ", ".join(f"{objective['metric']} ({objective['mode']})" for objective in record["objectives"])
+    table = Table(title=f"Pareto front: {listed}; `finesweep export --trial ID` takes any point")
+    for column in ("trial", "hyperparameters", *metrics, "against the first"):
+        table.add_column(column)
+    front = record["pareto"]
+    for point in front:
+        against = trade_off(point, against=front[0], spec=spec) if point is not front[0] else ""
+        table.add_row(point["trial_id"], format_params(point["params"]),
+                      *(format_value(point["values"][metric]) for metric in metrics), against)
     return table
 
 
