@@ -54,8 +54,8 @@ def validate(spec_path: SpecPath, overrides: Overrides = None) -> None:
     """Check a sweep file (and overrides) without starting anything."""
     spec = _load(spec_path, overrides)
     space = effective_space(spec)
-    out.print(f"{spec_path}: ok — sweep [bold]{spec.name}[/bold], {spec.search.extent()} of "
-              f"{_what_trains(spec, space)}, searching {', '.join(space)}; "
+    out.print(f"{spec_path}: ok — sweep [bold]{spec.name}[/bold]: {_what_trains(spec, space)} "
+              f"({spec.search.extent()}), searching {', '.join(space)}; "
               f"{spec.search.algorithm} + {spec.scheduler.name}, results in {spec.sweep_dir}", highlight=False)
 
 

@@ -77,13 +77,13 @@ class SearchSpec(Section):
         return BUDGET_TRIAL_LIMIT if self.budget is not None else DEFAULT_NUM_TRIALS
 
     def extent(self) -> str:
-        """How long the sweep runs, in words: ``8 trials``, ``up to 8 trials within 2 cpu_hours``, ``trials
-        until 2 cpu_hours are spent``."""
+        """How long the sweep runs, in words: ``8 trials``, ``up to 8 trials within 2 cpu_hours``, ``as many
+        trials as 2 cpu_hours pay for``."""
         if self.budget is None:
             return f"{self.trial_limit()} trials"
         budget = f"{self.budget.amount:g} {self.budget.unit}"
         if self.num_trials is None:
-            return f"trials until {budget} are spent"
+            return f"as many trials as {budget} pay for"
         return f"up to {self.num_trials} trials within {budget}"
 
     def random_share(self) -> float:

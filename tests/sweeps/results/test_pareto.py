@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sweeps.results.pareto import pareto_front
+from sweeps.results.pareto import pareto_front, trade_off
 from sweeps.spec import SweepSpec
 
 SPEC = SweepSpec.model_validate({
@@ -25,3 +25,10 @@ def test_the_front_keeps_the_points_nothing_dominates_best_first():
 
 def test_a_single_point_is_its_own_front():
     assert pareto_front([point("only", 0.5, 10)], spec=SPEC) == [point("only", 0.5, 10)]
+
+
+def test_a_trade_off_reads_as_worse_by_so_much_and_so_many_times_cheaper():
+    assert trade_off(point("small", 0.85, 100), against=point("big", 0.90, 1000), spec=SPEC) == (
+        "accuracy 0.05 worse, train_tokens 10.0× lower")
+    assert trade_off(point("mid", 0.88, 800), against=point("big", 0.90, 1000), spec=SPEC) == (
+        "accuracy 0.02 worse, train_tokens 200 better")

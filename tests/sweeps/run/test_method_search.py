@@ -48,15 +48,25 @@ def test_a_sweep_over_methods_and_cost_trains_each_method_with_its_own_fields(tm
         assert peft_type == {"lora": "LORA", "ia3": "IA3"}[summary.params["method.name"]]
         load_checkpoint(Path(summary.best_checkpoint))
     best = json.loads(finesweep("best", str(sweep_dir), "--json").stdout)
-    front = best["pareto"]
-    assert front and all(set(point["values"]) == {"eval_loss", "trainable_params"} for point in front)
-    # IA3 trains far fewer weights than LoRA: some IA3 trial is on the front whatever its loss.
-    assert any(point["trial_id"] in {s.trial_id for s in summaries if s.params["method.name"] == "ia3"}
-               for point in front)
-    other = next(point for point in front if point["trial_id"] != best["trial_id"]) if len(front) > 1 else front[0]
-    exported = finesweep("export", str(sweep_dir), "--out", str(tmp_path / "export"), "--trial", other["trial_id"])
+    front = {point["trial_id"]: point["values"] for point in best["pareto"]}
+    # Each trial at its best eval_loss report, straight from Tune's rows: the front is exactly the trials no other
+    # trial beats in one objective while matching it in the other.
+    points = {trial_id: min((row["eval_loss"], row["trainable_params"]) for row in rows)
+              for trial_id, rows in trial_reports(sweep_dir, read_spec(sweep_dir)).items()}
+    dominated = {a for a, (loss_a, size_a) in points.items() for b, (loss_b, size_b) in points.items()
+                 if loss_b <= loss_a and size_b <= size_a and (loss_b, size_b) != (loss_a, size_a)}
+    assert set(front) == set(points) - dominated
+    assert all(front[trial_id] == {"eval_loss": points[trial_id][0], "trainable_params": points[trial_id][1]}
+               for trial_id in front)
+    # IA3 trains far fewer weights than LoRA: the IA3 trial with the lowest loss is on the front whatever its loss.
+    ia3 = {s.trial_id for s in summaries if s.params["method.name"] == "ia3"}
+    assert ia3 & set(front) and best["trial_id"] in front
+    other = next(trial_id for trial_id in front if trial_id != best["trial_id"])
+    exported = finesweep("export", str(sweep_dir), "--out", str(tmp_path / "export"), "--trial", other)
     assert exported.returncode == 0, exported.stderr
-    assert "Pareto front" in (tmp_path / "export" / "README.md").read_text()
+    card = (tmp_path / "export" / "README.md").read_text()
+    assert f"trial {other}" in card and "on the sweep's Pareto front" in card and "not the best" in card
+    assert f"against trial {best['trial_id']}" in card
 
 
 def test_a_budget_sweep_stops_within_one_rung_of_its_budget(tmp_path: Path, tiny_model_dir: Path,
@@ -71,8 +81,13 @@ def test_a_budget_sweep_stops_within_one_rung_of_its_budget(tmp_path: Path, tiny
     sweep_dir = tmp_path / "runs" / "budget"
     reports = trial_reports(sweep_dir, read_spec(sweep_dir))
     spent = sum(rows[-1]["examples"] for rows in reports.values() if rows)
-    # One trial at a time: once 300 examples are spent, the running trial goes on to its next rung at most
-    # (rungs at a quarter, half and all of its 96 examples: the longest span is 48).
-    assert 300 <= spent <= 300 + 48
-    assert 3 <= len(reports) <= 5
-    assert "of the 300 train_examples budget" in completed.stdout
+    # One trial at a time, rungs at a quarter, half and all of a trial's 96 examples (24, 48, 96). No trial starts
+    # once what is left cannot pay for a first rung (24); once 300 are spent, the running trial goes on to its next
+    # rung at most (the longest span: 48).
+    assert 300 - 24 <= spent <= 300 + 48, spent
+    summary = json.loads((sweep_dir / "summary.json").read_text())
+    assert summary["budget"] == {"unit": "train_examples", "amount": 300.0, "spent": spent}
+    assert summary["trials"] == len(reports) >= 3  # at least the 3 whole trials it pays for (more if ASHA stops some)
+    assert f"compute: {spent:.4g} of the 300 train_examples budget spent" in completed.stdout
+    best = json.loads(finesweep("best", str(sweep_dir), "--json").stdout)
+    assert best["budget"]["spent"] == spent
