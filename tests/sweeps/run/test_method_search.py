@@ -1,10 +1,12 @@
-"""Which method, at what cost: a real sweep of the tiny model searching ``method.name`` with a method field
-sampled only for its method, under two objectives (quality and tokens), and a budget sweep that stops by its
-budget. Slow: real trials on an embedded Ray."""
+"""Which method, which base model, at what cost: a real sweep of the tiny model searching ``method.name`` (a method
+field sampled only for its method) and ``model.path`` under two objectives (quality and adapter size), and a
+budget sweep that stops by its budget. Slow: real trials on an embedded Ray."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,9 +26,19 @@ def finesweep(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sweeps", *args], capture_output=True, text=True, timeout=1200)
 
 
+def dashboard_client(storage: Path):
+    from fastapi.testclient import TestClient
+
+    from dashboard.app import create_app
+
+    return TestClient(create_app(storage_path=storage, token=None), base_url="http://127.0.0.1")
+
+
 def test_a_sweep_over_methods_and_cost_trains_each_method_with_its_own_fields(tmp_path: Path, tiny_model_dir: Path,
                                                                              qa_data_path: Path):
+    other_model = shutil.copytree(tiny_model_dir, tmp_path / "other-model")  # same weights, another folder
     space = {"method.name": {"type": "choice", "values": ["lora", "ia3"]},
+             "model.path": {"type": "choice", "values": [str(tiny_model_dir), str(other_model)]},
              "method.r": {"type": "choice", "values": [2, 4]},
              "training.learning_rate": {"type": "loguniform", "low": 1e-3, "high": 3e-2}}
     objectives = [{"metric": "eval_loss", "mode": "min"}, {"metric": "trainable_params", "mode": "min"}]
@@ -44,8 +56,9 @@ def test_a_sweep_over_methods_and_cost_trains_each_method_with_its_own_fields(tm
     assert by_method == {"lora", "ia3"}
     for summary in summaries:  # r only for lora; each checkpoint an adapter of its own method
         assert ("method.r" in summary.params) == (summary.params["method.name"] == "lora"), summary.params
-        peft_type = PeftConfig.from_pretrained(summary.best_checkpoint).peft_type
-        assert peft_type == {"lora": "LORA", "ia3": "IA3"}[summary.params["method.name"]]
+        adapter = PeftConfig.from_pretrained(summary.best_checkpoint)
+        assert adapter.peft_type == {"lora": "LORA", "ia3": "IA3"}[summary.params["method.name"]]
+        assert adapter.base_model_name_or_path == summary.params["model.path"]
         load_checkpoint(Path(summary.best_checkpoint))
     best = json.loads(finesweep("best", str(sweep_dir), "--json").stdout)
     front = {point["trial_id"]: point["values"] for point in best["pareto"]}
@@ -67,6 +80,10 @@ def test_a_sweep_over_methods_and_cost_trains_each_method_with_its_own_fields(tm
     card = (tmp_path / "export" / "README.md").read_text()
     assert f"trial {other}" in card and "on the sweep's Pareto front" in card and "not the best" in card
     assert f"against trial {best['trial_id']}" in card
+    # The dashboard draws the same front, each point naming its trial (a click chooses it).
+    page = dashboard_client(tmp_path / "runs").get("/api/sweeps/methods").json()
+    traces = {trace["name"]: trace["customdata"] for trace in page["figures"]["pareto"]["data"]}
+    assert set(traces["Pareto front"]) == set(front) and page["budget"] is None
 
 
 def test_a_budget_sweep_stops_within_one_rung_of_its_budget(tmp_path: Path, tiny_model_dir: Path,
@@ -91,3 +108,7 @@ def test_a_budget_sweep_stops_within_one_rung_of_its_budget(tmp_path: Path, tiny
     assert f"compute: {spent:.4g} of the 300 train_examples budget spent" in completed.stdout
     best = json.loads(finesweep("best", str(sweep_dir), "--json").stdout)
     assert best["budget"]["spent"] == spent
+    page = dashboard_client(tmp_path / "runs").get("/api/sweeps/budget").json()
+    left = page["budget"]["burn"]
+    assert left[0][1] == 300 and left[-1][1] == 300 - spent and page["figures"]["budget"] is not None
+    assert all(later[0] >= earlier[0] and later[1] <= earlier[1] for earlier, later in itertools.pairwise(left))
