@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune.schedulers import TrialScheduler
 
+from sweeps.run.wrapping import WrappingScheduler
 from sweeps.spec.objectives import devices_held, spent_in
 
 if TYPE_CHECKING:
@@ -58,23 +59,14 @@ class BudgetLedger:
         return self.amount - self.total() - owed >= rung
 
 
-class BudgetStopping(TrialScheduler):
+class BudgetStopping(WrappingScheduler):
     """``inner``'s decisions, except that once ``ledger``'s budget is spent each running trial stops at its next
     rung (of ``milestones``, in the scheduler's time unit): the rung it was paying for is finished, not wasted."""
 
     def __init__(self, inner: TrialScheduler, *, ledger: BudgetLedger, milestones: list[float]):
-        self.inner, self.ledger, self.milestones = inner, ledger, sorted(milestones)
+        super().__init__(inner)
+        self.ledger, self.milestones = ledger, sorted(milestones)
         self.stop_at: dict[str, float] = {}  # trial id → the rung it stops at, set when the budget ran out
-
-    def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        return self.inner.set_search_properties(metric, mode, **spec)
-
-    @property
-    def metric(self) -> str | None:
-        return self.inner.metric
-
-    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
-        self.inner.on_trial_add(tune_controller, trial)
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
         decision = self.inner.on_trial_result(tune_controller, trial, result)
@@ -88,15 +80,6 @@ class BudgetStopping(TrialScheduler):
     def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> None:
         self.ledger.observe(trial.trial_id, result)
         self.inner.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
-        self.inner.on_trial_error(tune_controller, trial)
-
-    def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
-        self.inner.on_trial_remove(tune_controller, trial)
-
-    def choose_trial_to_run(self, tune_controller: Any) -> Any:
-        return self.inner.choose_trial_to_run(tune_controller)
 
     def debug_string(self) -> str:
         return (f"budget {self.ledger.total():.4g} of {self.ledger.amount:.4g} {self.ledger.unit}; "
