@@ -189,7 +189,7 @@ def costs(args: argparse.Namespace, *, started: float) -> None:
         results = run_costs(seeds=args.seeds, sets=args.sets, front=args.front, budget=args.budget, pool=pool)
     print_costs(results)
     minutes = (time.monotonic() - started) / 60
-    save("m2_costs", {"seeds": args.seeds, **results, "minutes": minutes})
+    save("m2_costs", {"seeds": args.seeds, **results, "minutes": minutes}, module="m2_search")
     print(f"\n{minutes:.1f} min")
 
 
