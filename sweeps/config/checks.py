@@ -94,6 +94,10 @@ def _objective_problems(spec: SweepSpec, *, metrics: Mapping[str, str] | None) -
     if search.algorithm == "grid":
         problems.append("search.algorithm: grid search has no multi-objective form, so with search.objectives "
                         "it must be tpe, random or nsga2, but got 'grid'")
+    if search.warm_start:
+        problems.append(f"search.warm_start: past trials carry one value each, which a study of {len(objectives)} "
+                        f"objectives cannot take, but got {len(search.warm_start)} source(s); drop warm_start or "
+                        f"search.objectives")
     return problems
 
 

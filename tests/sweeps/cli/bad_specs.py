@@ -198,6 +198,10 @@ BAD_SPECS = [
                                          "but got 'max'"),
             edits={"search.objectives": [{"metric": "eval_loss", "mode": "min"},
                                          {"metric": "trainable_params", "mode": "max"}]}),
+    BadSpec("objectives-with-warm-start", ("search.warm_start: past trials carry one value each, which a study of 2 "
+                                           "objectives cannot take", "drop warm_start or search.objectives"),
+            edits={"search.objectives": [{"metric": "eval_loss", "mode": "min"},
+                                         {"metric": "train_tokens", "mode": "min"}], "search.warm_start": ["old"]}),
     BadSpec("nsga2-without-objectives", ("search.algorithm: nsga2 is a multi-objective sampler", "but got none"),
             edits={"search.algorithm": "nsga2"}),
     # Which method, which base model: searched choices and conditional spaces
