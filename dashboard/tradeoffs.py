@@ -37,9 +37,8 @@ def pareto_figure(*, sweep_dir: Path, spec: SweepSpec) -> dict | None:
             mode=mode, name=name, marker={"color": color, "size": 10}, line={"color": color, "shape": "hv"},
             customdata=[point["trial_id"] for point in chosen], hovertext=[_hover(point) for point in chosen],
             hoverinfo="text"))
-    rest = f" (and {', '.join(o.metric for o in objectives[2:])})" if len(objectives) > 2 else ""
-    figure.update_layout(_layout(title={"text": f"quality vs cost: {quality} against {cost}{rest}; click a point "
-                                                 "to choose it"},
+    rest = f"; also {', '.join(o.metric for o in objectives[2:])} (hover)" if len(objectives) > 2 else ""
+    figure.update_layout(_layout(title={"text": f"Pareto front{rest}: click a point to choose it"},
                                  xaxis_title=f"{cost} ({objectives[1].mode})", yaxis_title=f"{quality} "
                                  f"({objectives[0].mode})", legend={"orientation": "h", "y": -0.25}))
     return _as_json(figure)
