@@ -70,10 +70,11 @@ def _quantile(ordered: Sequence[float], share: float) -> float:
     return below if below == above else below + (above - below) * (position - math.floor(position))
 
 
-def save(name: str, figures: dict[str, Any]) -> Path:
-    """Write ``bench/out/<name>.json`` with the figures, the command that made them and the machine."""
+def save(name: str, figures: dict[str, Any], *, module: str | None = None) -> Path:
+    """Write ``bench/out/<name>.json`` with the figures, the command that made them (``bench.<module>``, by
+    default ``bench.<name>``) and the machine."""
     OUT.mkdir(parents=True, exist_ok=True)
-    record = {"command": " ".join([Path(sys.executable).name, "-m", f"bench.{name}", *sys.argv[1:]]),
+    record = {"command": " ".join([Path(sys.executable).name, "-m", f"bench.{module or name}", *sys.argv[1:]]),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), **figures}
     path = OUT / f"{name}.json"
     path.write_text(json.dumps(record, indent=2, default=str))

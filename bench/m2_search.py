@@ -6,6 +6,7 @@ of seeds that end worse than random's by more than 0.2 pp. Also M4's simulated u
     python -m bench.m2_search                         # the full grid: 20 seeds, c = 1, 4, 16, 24 and 64 trials
     python -m bench.m2_search --seeds 2               # what make bench runs
     python -m bench.m2_search --summarise-only        # the tables and plots from bench/out/m2_runs.json
+    python -m bench.m2_search --budget --front        # budgets and fronts instead (bench/m2_costs.py)
 """
 
 from __future__ import annotations
@@ -36,15 +37,19 @@ def _job(job: tuple[str, str, int, int, int]) -> dict[str, Any]:
 
 def replay_grid(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Every (set, arm, trials, concurrency, seed) of the grid, over ``--processes`` processes."""
+    _ensure_curves()
+    jobs = [(set_name, arm, trials, concurrency, seed) for set_name in args.sets for arm in args.arms
+            for trials in args.trials for concurrency in args.concurrency for seed in range(args.seeds)]
+    with Pool(args.processes) as pool:
+        return pool.map(_job, jobs, chunksize=2)
+
+
+def _ensure_curves() -> None:
     from sweeps.run.opda import convert_opda
 
     for curve_set in SETS.values():
         if not curve_set.curves_file.is_file():
             convert_opda(source=curve_set.source, target=curve_set.curves_file)
-    jobs = [(set_name, arm, trials, concurrency, seed) for set_name in args.sets for arm in args.arms
-            for trials in args.trials for concurrency in args.concurrency for seed in range(args.seeds)]
-    with Pool(args.processes) as pool:
-        return pool.map(_job, jobs, chunksize=2)
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -155,8 +160,14 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--summarise-only", action="store_true", help="tables and plots of bench/out/m2_runs.json")
+    parser.add_argument("--budget", action="store_true", help="instead of the arms: budget-capped sweeps against "
+                        "trial-count sweeps of the same mean cost (bench/m2_costs.py)")
+    parser.add_argument("--front", action="store_true", help="instead of the arms: the Pareto front's hypervolume "
+                        "against random search at the same budget (bench/m2_costs.py)")
     args = parser.parse_args()
     started = time.monotonic()
+    if args.budget or args.front:
+        return costs(args, started=started)
     if args.summarise_only:
         runs = json.loads(RUNS_FILE.read_text())["runs"]
     else:
@@ -168,6 +179,18 @@ def main() -> None:
     minutes = (time.monotonic() - started) / 60
     save("m2_search", {"seeds": args.seeds, "rows": rows, "minutes": minutes})
     print(f"\n{len(runs)} replayed sweeps in {minutes:.1f} min")
+
+
+def costs(args: argparse.Namespace, *, started: float) -> None:
+    from bench.m2_costs import print_costs, run_costs
+
+    _ensure_curves()
+    with Pool(args.processes) as pool:
+        results = run_costs(seeds=args.seeds, sets=args.sets, front=args.front, budget=args.budget, pool=pool)
+    print_costs(results)
+    minutes = (time.monotonic() - started) / 60
+    save("m2_costs", {"seeds": args.seeds, **results, "minutes": minutes}, module="m2_search")
+    print(f"\n{minutes:.1f} min")
 
 
 if __name__ == "__main__":

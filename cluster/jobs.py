@@ -52,7 +52,7 @@ class Submission:
 
     job_id: str
     sweep: str
-    trials: int
+    trials: str  # how long it runs: `8 trials`, or up to a budget (SearchSpec.extent)
     sweep_dir: str  # on the cluster's storage
     entrypoint: str
     package_bytes: int
@@ -83,7 +83,7 @@ def submit_sweep(*, target: Target, spec_path: Path, overrides: Sequence[str] = 
             job_id = client.submit_job(entrypoint=entrypoint, runtime_env=job_runtime_env(package=package, pip=pip),
                                        submission_id=f"finesweep-{spec.name}-{secrets.token_hex(4)}",
                                        metadata={"sweep": spec.name})
-    return Submission(job_id=job_id, sweep=spec.name, trials=spec.search.num_trials, sweep_dir=spec.sweep_dir,
+    return Submission(job_id=job_id, sweep=spec.name, trials=spec.search.extent(), sweep_dir=spec.sweep_dir,
                       entrypoint=entrypoint, package_bytes=size, nodes=nodes)
 
 

@@ -14,13 +14,14 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict
 
-from dashboard import data, figures
+from dashboard import data, figures, tradeoffs
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
 from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint, clear_choice
 from sweeps.results.export import export_checkpoint, export_source
 from sweeps.results.history import compute_unit, optimisation_history
 from sweeps.results.summary import chosen_is_best
+from sweeps.spec import SweepSpec
 
 WEB_EXPORTS_DIR = "exports"  # inside the sweep directory: the only place web-triggered exports write to
 
@@ -64,23 +65,36 @@ def list_sweeps(request: Request) -> list[dict[str, Any]]:
 def sweep(name: str, request: Request) -> dict[str, Any]:
     sweep_dir = _sweep_dir(request, name)
     spec, trials = data.read_trials(sweep_dir=sweep_dir)
-    metric, mode = spec.search.metric, spec.search.mode
     overview = data.sweep_overview(sweep_dir=sweep_dir, spec=spec, trials=trials)
     rows = data.leaderboard_rows(sweep_dir=sweep_dir, spec=spec, trials=trials)
+    chosen = chosen_checkpoint(sweep_dir=sweep_dir)
+    best = next((trial for trial in trials if trial.best_value is not None), None)
+    budget = tradeoffs.budget_status(sweep_dir=sweep_dir, spec=spec)
+    return {
+        **overview, "leaderboard": rows, "chosen": chosen, "compute_unit": compute_unit(spec)[0], "budget": budget,
+        "chosen_is_best": chosen_is_best(chosen=chosen, best_trial=best, mode=spec.search.mode) if best else None,
+        "objectives": [objective.model_dump() for objective in spec.search.objectives] or None,
+        "figures": _sweep_figures(sweep_dir=sweep_dir, spec=spec, rows=rows, best_trial=overview["best_trial"],
+                                  budget=budget),
+    }
+
+
+def _sweep_figures(*, sweep_dir: Path, spec: SweepSpec, rows: list[dict[str, Any]], best_trial: str | None,
+                   budget: dict[str, Any] | None) -> dict[str, Any]:
+    metric, mode = spec.search.metric, spec.search.mode
     curves = data.learning_curves(sweep_dir=sweep_dir, spec=spec)
     unit, devices = compute_unit(spec)
     history = optimisation_history(curves=curves, metric=metric, mode=mode, devices=devices)
-    chosen = chosen_checkpoint(sweep_dir=sweep_dir)
-    scored = [trial for trial in trials if trial.best_value is not None]
+    # The budget is a line on the history's compute axis when both count the same device-hours.
+    same_unit = budget is not None and budget["unit"] == unit.lower().replace("-", "_")
     return {
-        **overview, "leaderboard": rows, "chosen": chosen, "compute_unit": unit,
-        "chosen_is_best": chosen_is_best(chosen=chosen, best_trial=scored[0], mode=mode) if scored else None,
-        "figures": {
-            "curves": figures.curves_figure(curves=curves, best_trial_id=overview["best_trial"], metric=metric),
-            "parallel": figures.parallel_figure(rows=rows, log_scale=data.searched_log_scale(spec=spec),
-                                                metric=metric, mode=mode),
-            "history": figures.history_figure(history=history, metric=metric, unit=unit),
-        },
+        "pareto": tradeoffs.pareto_figure(sweep_dir=sweep_dir, spec=spec),
+        "budget": tradeoffs.budget_figure(budget),
+        "curves": figures.curves_figure(curves=curves, best_trial_id=best_trial, metric=metric),
+        "parallel": figures.parallel_figure(rows=rows, log_scale=data.searched_log_scale(spec=spec),
+                                            metric=metric, mode=mode),
+        "history": figures.history_figure(history=history, metric=metric, unit=unit,
+                                          budget=budget["amount"] if same_unit else None),
     }
 
 

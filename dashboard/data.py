@@ -81,9 +81,10 @@ def sweep_overview(*, sweep_dir: Path, spec: SweepSpec, trials: list[TrialSummar
         state = "running" if trials else "starting"
         elapsed = time.time() - (sweep_dir / SPEC_FILE).stat().st_mtime  # the runner writes it at the start
     scored = [trial for trial in trials if trial.best_value is not None]
+    planned = None if spec.search.budget and not spec.search.num_trials else spec.search.trial_limit()  # None: budget
     return {
         "name": sweep_dir.name, "path": str(sweep_dir), "state": state, "metric": spec.search.metric,
-        "mode": spec.search.mode, "planned_trials": spec.search.num_trials, "elapsed_seconds": elapsed,
+        "mode": spec.search.mode, "planned_trials": planned, "elapsed_seconds": elapsed,
         "updated_at": updated_at, "counts": _counts(trials),
         "best_value": scored[0].best_value if scored else None, "best_trial": scored[0].trial_id if scored else None,
     }

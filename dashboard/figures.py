@@ -119,10 +119,11 @@ def trial_figure(*, curve: dict[str, list[Any]] | None, metric: str, trial_id: s
     return _as_json(figure)
 
 
-def history_figure(*, history: dict[str, list[dict[str, Any]]], metric: str, unit: str) -> dict | None:
-    """The best value so far against the trials run (left) and the compute spent (right, in ``unit``), with
-    each trial's best (left) or each report (right) as a dot; None before any report. A budget would be a
-    vertical line on the right panel (``add_vline(x=..., row=1, col=2)``)."""
+def history_figure(*, history: dict[str, list[dict[str, Any]]], metric: str, unit: str,
+                   budget: float | None = None) -> dict | None:
+    """The best value so far against the trials run (left) and the compute spent (right, in ``unit``, with
+    ``search.budget`` as a vertical line when it is in that unit), each trial's best (left) or each report
+    (right) as a dot; None before any report."""
     if not history["by_trial"]:
         return None
     figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
@@ -147,4 +148,6 @@ def history_figure(*, history: dict[str, list[dict[str, Any]]], metric: str, uni
                                  margin={"l": 60, "r": 20, "t": 80, "b": 50}))
     figure.update_xaxes(title_text="trial (in start order)", row=1, col=1)
     figure.update_xaxes(title_text=unit, row=1, col=2)
+    if budget is not None:
+        figure.add_vline(x=budget, row=1, col=2, line={"color": BEST_COLOR, "dash": "dash"}, annotation_text="budget")
     return _as_json(figure)

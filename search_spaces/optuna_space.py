@@ -11,7 +11,7 @@ config: they are not spec fields, so apply only the space's keys to the spec.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -48,16 +48,28 @@ class _DefineByRun:
     def __call__(self, trial: optuna.Trial) -> dict[str, Any]:
         # Ray merges the returned dict over the suggested values, so returning the suggested ones too
         # is harmless there and makes the return value a complete config outside Ray.
-        values = {
-            name: _suggest(trial, name=name, param=param)
-            for name, param in self._space.items()
-            if not isinstance(param, Tied)
-        }
+        values: dict[str, Any] = {}
         for name, param in self._space.items():
-            if isinstance(param, Tied):
+            if not isinstance(param, Tied) and is_active(param, values):
+                values[name] = _suggest(trial, name=name, param=param)
+        for name, param in self._space.items():
+            if isinstance(param, Tied) and is_active(param, values) and param.to in values:
                 factor = trial.suggest_categorical(factor_name(name), param.factors)
                 values[name] = tied_value(factor=factor, base=values[param.to])
         return values
+
+
+def is_active(param: ParamSpec, values: Mapping[str, Any]) -> bool:
+    """Whether ``param``'s ``when`` holds for the values sampled so far (always, without one)."""
+    return param.when is None or all(name in values and values[name] in allowed
+                                     for name, allowed in param.when.items())
+
+
+def active_names(space: SearchSpace, point: Mapping[str, Any]) -> list[str]:
+    """The parameters of ``space`` a trial with the values ``point`` samples (tied ones with their base)."""
+    names = [name for name, param in space.items() if not isinstance(param, Tied) and is_active(param, point)]
+    return names + [name for name, param in space.items()
+                    if isinstance(param, Tied) and is_active(param, point) and param.to in names]
 
 
 def tied_value(*, factor: float, base: float) -> int | float:
@@ -78,13 +90,16 @@ def _suggest(trial: optuna.Trial, *, name: str, param: ParamSpec) -> Any:
     raise TypeError(f"cannot suggest a {param.type} parameter directly: {name}")
 
 
-def distributions(space: SearchSpace) -> dict[str, optuna.distributions.BaseDistribution]:
+def distributions(space: SearchSpace, *, names: Collection[str] | None = None,
+                  ) -> dict[str, optuna.distributions.BaseDistribution]:
     """The Optuna distribution of every parameter :func:`define_by_run` suggests (a tied one's factor under
-    ``<name>.factor``), for trials made outside a study (warm start)."""
+    ``<name>.factor``), or of those in ``names``, for trials made outside a study (warm start)."""
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     result: dict[str, optuna.distributions.BaseDistribution] = {}
     for name, param in space.items():
+        if names is not None and name not in names:
+            continue
         if isinstance(param, LogUniform):
             result[name] = FloatDistribution(param.low, param.high, log=True)
         elif isinstance(param, Uniform):
@@ -108,6 +123,22 @@ def check_space(space: SearchSpace, *, searchable: Mapping[str, str]) -> list[tu
         fit = _fit_error(name, param, searchable=searchable, space=space)
         tie = _tie_error(name, param, space) if isinstance(param, Tied) else None
         errors += [(f"search_space.{name}", message) for message in (fit, tie) if message]
+        errors += [(f"search_space.{name}.when", message) for message in _when_errors(name, param, space)]
+    return errors
+
+
+def _when_errors(name: str, param: ParamSpec, space: SearchSpace) -> list[str]:
+    """A condition names an earlier choice parameter and values it can take."""
+    earlier = list(space)[: list(space).index(name)]
+    errors = []
+    for other, allowed in (param.when or {}).items():
+        target = space.get(other)
+        if other not in earlier or not isinstance(target, Choice):
+            choices = [key for key in earlier if isinstance(space[key], Choice)]
+            errors.append(f"must name a `choice` parameter given before this one, but got {other!r}; earlier "
+                          f"choices: {', '.join(choices) or 'none'}")
+        elif unknown := [value for value in allowed if value not in target.values]:
+            errors.append(f"{other}: every value must be one of {target.values}, but got {unknown}")
     return errors
 
 
@@ -181,6 +212,10 @@ def grid_of(space: SearchSpace) -> dict[str, list[Any]]:
     each tied parameter's factors under ``<name>.factor``."""
     grid: dict[str, list[Any]] = {}
     infinite = []
+    conditional = [name for name, param in space.items() if param.when is not None]
+    if conditional:
+        raise ValueError(f"grid search needs every parameter in every trial, but these are conditional (when): "
+                         f"{', '.join(conditional)}; use tpe or random")
     for name, param in space.items():
         if isinstance(param, Tied):
             grid[factor_name(name)] = list(param.factors)

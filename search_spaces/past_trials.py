@@ -10,7 +10,7 @@ from typing import Any, Literal
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search_spaces.optuna_space import distributions
+from search_spaces.optuna_space import active_names, distributions
 from search_spaces.searcher import fits, optuna_params
 from search_spaces.space import SearchSpace
 
@@ -24,7 +24,7 @@ def recorded_trial(*, params: Mapping[str, Any], curve: Sequence[tuple[int, floa
     point = {key: value for key, value in params.items() if key in space or key.removesuffix(".factor") in space}
     if not fits(point, space=space) or (state == "complete" and not curve):
         return None
-    wanted = distributions(space)
+    wanted = distributions(space, names=active_names(space, point))
     chosen = optuna_params(point, space=space)
     return optuna.trial.create_trial(
         state=TrialState.COMPLETE if state == "complete" else TrialState.PRUNED,
@@ -36,11 +36,11 @@ def recorded_trial(*, params: Mapping[str, Any], curve: Sequence[tuple[int, floa
 
 def copied_trial(trial: FrozenTrial, *, space: SearchSpace, source: str) -> FrozenTrial | None:
     """Another sweep's finished trial, restricted to ``space``; None when the space cannot take its parameters."""
-    wanted = distributions(space)
-    point = {name: value for name, value in trial.params.items() if name in wanted}
-    if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED) or point.keys() != wanted.keys() \
-            or not fits(point, space=space):
+    every = distributions(space)
+    point = {name: value for name, value in trial.params.items() if name in every}
+    if trial.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not fits(point, space=space):
         return None
+    wanted = {name: distribution for name, distribution in every.items() if name in point}
     return optuna.trial.create_trial(
         state=trial.state, value=trial.value if trial.state == TrialState.COMPLETE else None,
         params=point, distributions=wanted, intermediate_values=dict(trial.intermediate_values),

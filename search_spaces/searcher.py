@@ -15,7 +15,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from search_spaces.optuna_space import contains, define_by_run, describe_values, factor_name, grid_of, tied_value
+from search_spaces.optuna_space import (
+    active_names,
+    contains,
+    define_by_run,
+    describe_values,
+    factor_name,
+    grid_of,
+    tied_value,
+)
 from search_spaces.space import SearchSpace, Tied
 from sweeps.core.values import is_number
 from sweeps.core.words import did_you_mean
@@ -23,14 +31,14 @@ from sweeps.core.words import did_you_mean
 if TYPE_CHECKING:
     import optuna
 
-    from search_spaces.study import SweepSearch
+    from search_spaces.study import BudgetGate, SweepSearch
 
 
 def build_searcher(
     *,
     space: SearchSpace,
-    metric: str,
-    mode: str,
+    metric: str | list[str],
+    mode: str | list[str],
     algorithm: str,
     seed: int,
     journal_path: Path | None,
@@ -39,12 +47,15 @@ def build_searcher(
     prior_weight: float = 10.0,
     random_fraction: float = 0.0,
     past_trials: Sequence[optuna.trial.FrozenTrial] = (),
+    budget: BudgetGate | None = None,
 ) -> SweepSearch:
     """A :class:`search_spaces.study.SweepSearch` (Ray's ``OptunaSearch``) over ``space`` whose study lives in
     ``journal_path``, so it survives a crash and optuna-dashboard can attach to it (None: in memory, for
     simulations). A ``random_fraction`` of the trials is drawn at random, and parameters with a ``prior`` from
     it with the decaying ``prior_weight`` (see :mod:`search_spaces.priors`). ``past_trials`` (warm start) enter a
-    new study before its first sample. Raises ``ValueError`` for an invalid space or point."""
+    new study before its first sample. With lists of metrics and modes, the study has several objectives; with
+    a ``budget``, it suggests no trial the budget cannot pay for. Raises ``ValueError`` for an invalid space or
+    point."""
     import optuna
 
     from search_spaces.study import SweepSearch
@@ -69,7 +80,7 @@ def build_searcher(
     resumed = storage is not None and _has_study(storage, study_name=study_name)
     points = [] if resumed else [optuna_params(point, space=space) for point in initial_points]
     searcher = SweepSearch(space=search_space, metric=metric, mode=mode, points_to_evaluate=points, sampler=sampler,
-                           study_name=study_name, storage=storage)
+                           study_name=study_name, storage=storage, budget=budget)
     if not resumed:  # a resumed study holds them already
         searcher.add_trials(list(past_trials))
     return searcher
@@ -91,7 +102,9 @@ def _sampler(*, algorithm: str, seed: int, space: SearchSpace) -> optuna.sampler
         return optuna.samplers.RandomSampler(seed=seed)
     if algorithm == "grid":
         return optuna.samplers.GridSampler(grid_of(space), seed=seed)
-    raise ValueError(f"algorithm must be one of tpe, random, grid, but got {algorithm!r}")
+    if algorithm == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    raise ValueError(f"algorithm must be one of tpe, random, grid, nsga2, but got {algorithm!r}")
 
 
 def _has_study(storage: optuna.storages.BaseStorage, *, study_name: str) -> bool:
@@ -167,10 +180,13 @@ def _factor_of(value: Any, *, base: Any, factors: list[float]) -> float | None:
 
 
 def fits(point: Mapping[str, Any], *, space: SearchSpace) -> bool:
-    """Whether ``point`` (spec paths) gives every searched parameter a value the space can take."""
-    given = all(name in point or factor_name(name) in point for name in space)
+    """Whether ``point`` (spec paths) gives every parameter it would sample (see ``when``) a value the space can
+    take, and none it would not sample."""
+    active = active_names(space, point)
     restricted = {key: value for key, value in point.items() if key in space or key.removesuffix(".factor") in space}
-    return given and not _point_errors(restricted, space=space)
+    given = all(name in point or factor_name(name) in point for name in active)
+    extra = [key for key in restricted if key.removesuffix(".factor") not in active]
+    return given and not extra and not _point_errors(restricted, space=space)
 
 
 def optuna_params(point: Mapping[str, Any], *, space: SearchSpace) -> dict[str, Any]:

@@ -18,10 +18,16 @@ class _Distribution(BaseModel):
     # YAML reads `.inf` and `.nan` as floats; no bound, value or factor may be either.
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+    when: dict[str, list[Scalar]] | None = Field(
+        default=None, description="Sample this parameter only when the named earlier `choice` parameters took one "
+        "of the listed values (a conditional space: e.g. a method's own fields under a searched method.name).")
 
-class Prior(_Distribution):
+
+class Prior(BaseModel):
     """A belief about where good values lie (πBO, PriorBand): the sampler draws from it early and forgets it
     as trials report (see ``search.prior_weight``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     mode: float = Field(description="The most likely good value; inside [low, high].")
     spread: float = Field(gt=0, description="One standard deviation of the belief: a factor > 1 for a log-scale "

@@ -12,36 +12,62 @@ the way to change them.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, Protocol
 
 import optuna
+from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 TUNE_TRIAL_ID = "tune_trial_id"  # the Optuna user attribute naming a trial's Tune trial
 
 
+class BudgetGate(Protocol):
+    """What the searcher tells a compute budget (``sweeps.run.budget``) and asks of it: which trials start, report
+    and end, and whether what is left still pays for one more trial's first rung."""
+
+    def start(self, trial_id: str) -> None: ...
+
+    def observe(self, trial_id: str, result: dict[str, Any]) -> None: ...
+
+    def end(self, trial_id: str) -> None: ...
+
+    def admits_new_trial(self) -> bool: ...
+
+
 class SweepSearch(OptunaSearch):
     """``OptunaSearch`` whose study keeps stopped trials as pruned, with their reports (see the module doc)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, budget: BudgetGate | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reported_steps: dict[str, set[int]] = {}  # trial id → steps already in the study
+        self.budget = budget
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.budget is not None and not self.budget.admits_new_trial():
+            return Searcher.FINISHED  # the sweep ends once the running trials do
         config = super().suggest(trial_id)
         if config is not None and trial_id in self._ot_trials:
             self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ID, trial_id)
+            if self.budget is not None:
+                self.budget.start(trial_id)
         return config
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if self.budget is not None:
+            self.budget.observe(trial_id, result)
         if isinstance(self.metric, list) or trial_id in self._completed_trials:
             return super().on_trial_result(trial_id, result)
         self._report(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        if trial_id in self._completed_trials or isinstance(self.metric, list):
+        if trial_id in self._completed_trials:
             return super().on_trial_complete(trial_id, result=result, error=error)
-        if result:  # Tune does not pass the report that made the scheduler stop a trial to on_trial_result
+        if self.budget is not None:
+            self.budget.observe(trial_id, result or {})
+            self.budget.end(trial_id)
+        # Tune does not pass the report that made the scheduler stop a trial to on_trial_result. (Optuna keeps no
+        # intermediate values for several objectives: such a trial is pruned without them.)
+        if result and not isinstance(self.metric, list):
             self._report(trial_id, result)
         # A failed trial is pruned too, not FAIL (which TPE ignores): a config that diverges or crashes is one the
         # sampler should move away from; retries for infrastructure faults happen before Tune calls this.

@@ -67,6 +67,7 @@ def training_arguments(spec: SweepSpec, *, output_dir: str, args_class: type[Tra
         use_cpu=not spec.resources.use_gpu,
         seed=training.seed,
         disable_tqdm=True,
+        include_num_input_tokens_seen="non_padding",  # train_tokens: a cost objective and budget unit
         remove_unused_columns=False,
         **task_args,
     )

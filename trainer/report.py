@@ -13,6 +13,7 @@ from transformers import TrainerCallback
 from sweeps.core.layout import CHECKPOINT_INFO
 from sweeps.core.values import better
 from trainer import startup
+from trainer.costs import cost_metrics
 from trainer.fsdp import full_trainable_state
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ class RayReportCallback(TrainerCallback):
         # The time units a scheduler may count in (scheduler.time_unit), besides Tune's own report count.
         metrics.update(progress=state.global_step / state.max_steps,
                        examples=state.global_step * self.examples_per_step)
+        metrics.update(cost_metrics(state=state, model=model))  # for search.objectives and search.budget
         # Tune marks a scheduler-stopped trial `done` too; only the trainer knows training really ended.
         metrics["training_finished"] = state.global_step >= state.max_steps
         metrics.update(self.run_info)

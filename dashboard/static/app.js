@@ -179,9 +179,11 @@ function renderSweep(name, sweep) {
   state.textContent = sweep.state;
   state.className = `state ${sweep.state}`;
   const c = sweep.counts;
+  const budget = sweep.budget ? ` · budget ${fmt(sweep.budget.spent)} of ${fmt(sweep.budget.amount)} ` +
+    `${sweep.budget.unit} spent` : "";
   document.getElementById("facts").textContent = `${sweep.metric} (${sweep.mode}) · ${c.total} of ` +
-    `${sweep.planned_trials} trials: ${c.done} done, ${c.running} running, ${c.pending} pending, ` +
-    `${c.stopped} stopped early, ${c.failed} failed · ${fmtDuration(sweep.elapsed_seconds)} · ${sweep.path}`;
+    `${sweep.planned_trials ?? "the budget's"} trials: ${c.done} done, ${c.running} running, ${c.pending} pending, ` +
+    `${c.stopped} stopped early, ${c.failed} failed${budget} · ${fmtDuration(sweep.elapsed_seconds)} · ${sweep.path}`;
   document.getElementById("metric-head").textContent = `best ${sweep.metric}`;
   document.querySelectorAll(".sweep-path").forEach((node) => { node.textContent = sweep.path; });
   document.getElementById("compute-head").textContent = `compute (${sweep.compute_unit})`;
@@ -192,6 +194,7 @@ function renderSweep(name, sweep) {
   drawPlot("curves", sweep.leaderboard.some((row) => row.best_value !== null) ? sweep.figures.curves : null,
            "Learning curves appear with the first evaluation.");
   drawPlot("parallel", sweep.figures.parallel, "Parallel coordinates appear with the first evaluation.");
+  drawTradeoffs(name, sweep);
   const runs = sweep.leaderboard.filter((row) => row.wandb);
   document.getElementById("wandb-note").textContent = !runs.length ? "no runs (tracking disabled or none yet)"
     : runs[0].wandb.mode === "offline" ? `offline runs: upload with wandb sync ${sweep.path}/wandb/offline-run-*`
@@ -209,6 +212,24 @@ function renderChoice(sweep) {
   warning.hidden = sweep.chosen_is_best !== false;
   warning.textContent = warning.hidden ? "" : `Not the best: trial ${sweep.best_trial} reached ${sweep.metric} ` +
     `${exact(sweep.best_value)}. Export takes the chosen checkpoint; clear the choice to export the best.`;
+}
+
+// The Pareto front (search.objectives) and the budget burn-down (search.budget), shown only for sweeps that have
+// them; clicking a point of the front chooses that trial's best checkpoint, which the export buttons then take.
+function drawTradeoffs(name, sweep) {
+  const pareto = document.getElementById("pareto");
+  pareto.hidden = !sweep.objectives;
+  if (sweep.objectives) drawPlot("pareto", sweep.figures.pareto, "The Pareto front appears with the first evaluation.");
+  if (pareto.dataset.drawn && !pareto.dataset.clickable) {
+    pareto.dataset.clickable = "yes";
+    pareto.on("plotly_click", async (event) => {
+      await postJSON(`${sweepUrl(name)}/choose`, {trial_id: event.points[0].customdata})
+        .catch((e) => showProblem(e.message));
+      refreshSweep(name).catch((e) => showProblem(e.message));
+    });
+  }
+  document.getElementById("budget").hidden = !sweep.budget;
+  if (sweep.budget) drawPlot("budget", sweep.figures.budget, "");
 }
 
 async function refreshSweep(name) {

@@ -72,9 +72,17 @@ def validate(spec_path: SpecPath, overrides: Overrides = None) -> None:
     """Check a sweep file (and overrides) without starting anything."""
     spec = _load(spec_path, overrides)
     space = effective_space(spec)
-    out.print(f"{spec_path}: ok — sweep [bold]{spec.name}[/bold], {spec.search.num_trials} trials of "
-              f"{spec.method.name} on {spec.model.path.name}, searching {', '.join(space)}; "
+    out.print(f"{spec_path}: ok — sweep [bold]{spec.name}[/bold]: {_what_trains(spec, space)} "
+              f"({spec.search.extent()}), searching {', '.join(space)}; "
               f"{spec.search.algorithm} + {spec.scheduler.name}, results in {spec.sweep_dir}", highlight=False)
+
+
+def _what_trains(spec, space) -> str:
+    """``lora on tiny``, or with method.name and model.path searched ``lora|ia3 on tiny|small``."""
+    methods, models = space.get("method.name"), space.get("model.path")
+    method = "|".join(map(str, methods.values)) if methods else spec.method.name
+    model = "|".join(Path(str(value)).name for value in models.values) if models else spec.model.path.name
+    return f"{method} on {model}"
 
 
 @app.command()
@@ -130,13 +138,18 @@ def _print_summary(spec: SweepSpec, *, started: float, as_json: bool) -> None:
 @app.command()
 def best(sweep_dir: SweepDir, as_json: JsonOpt = False) -> None:
     """Show the best trial of a sweep and its best checkpoint."""
-    from sweeps.results.summary import best_record, leaderboard, stale_choice_warning, startup_text
+    from sweeps.results.summary import best_record, leaderboard, pareto_table, stale_choice_warning, startup_text
 
     record = best_record(sweep_dir)
     if as_json:
         print(json.dumps(record, indent=2))
         return
     out.print(leaderboard(sweep_dir))
+    if record.get("pareto"):
+        out.print(pareto_table(record, spec=read_spec(sweep_dir)))
+    if record.get("budget"):
+        budget = record["budget"]
+        out.print(f"budget: {budget['spent']:.4g} of {budget['amount']:.4g} {budget['unit']} spent", highlight=False)
     out.print(f"best: trial {record['trial_id']} {record['metric']}={record['value']}\n"
               f"checkpoint: {record['checkpoint_path']}", highlight=False, soft_wrap=True)
     if record["startup"]:

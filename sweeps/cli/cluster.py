@@ -48,7 +48,7 @@ def submit(spec_path: SpecPath, overrides: Overrides = None, address: AddressOpt
     target = resolve_target(address=address, cluster=cluster, token_file=token_file)
     job = submit_sweep(target=target, spec_path=spec_path, overrides=overrides or [], pip=pip)
     options = _options(address=address, cluster=cluster, token_file=token_file)
-    out.print(f"submitted job [bold]{job.job_id}[/bold]: sweep {job.sweep} ({job.trials} trials) on "
+    out.print(f"submitted job [bold]{job.job_id}[/bold]: sweep {job.sweep} ({job.trials}) on "
               f"{target.address} ({job.nodes} nodes), {job.package_bytes / 2**20:.1f} MiB shipped, "
               f"{'dependencies pinned' if pip else 'no pinned dependencies (--no-pip)'}\n"
               f"  runs:    {escape(job.entrypoint)}\n"

@@ -9,19 +9,24 @@ from itertools import islice
 from search_spaces.optuna_space import check_space, grid_of
 from search_spaces.searcher import check_initial_points
 from search_spaces.space import Choice, IntRange, SearchSpace
+from sweeps.config.choices import choice_problems
 from sweeps.config.data_checks import data_problems
-from sweeps.config.method_checks import method_problems, other_method_hint
+from sweeps.config.method_checks import other_method_hint
 from sweeps.config.model_checks import model_problems
-from sweeps.config.space import effective_space, searchable_fields, searchable_paths
+from sweeps.config.space import candidate_methods, effective_space, searchable_fields, searchable_paths
 from sweeps.config.space_bounds import space_bound_problems
 from sweeps.config.storage_checks import storage_problems
+from sweeps.core.words import did_you_mean
 from sweeps.spec import SweepSpec
+from sweeps.spec.objectives import COST_METRICS
 
 
 def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[str, str] | None = None) -> list[str]:
     """Rules that span sections: files exist, the metric fits the task, the space fits the spec."""
     problems = _file_problems(spec) if check_files else []
     problems += _metric_problems(spec, metrics=metrics)
+    problems += _objective_problems(spec, metrics=metrics)
+    problems += _budget_problems(spec) if metrics is None else []  # a replay checks its budget against its curves
     problems += _rouge_problems(spec)
     workers = spec.resources.workers
     if spec.training.batch_size % workers:
@@ -35,12 +40,14 @@ def cross_check(spec: SweepSpec, *, check_files: bool = True, metrics: Mapping[s
         return [*problems, "search_space: empty; give at least one parameter or a search.preset "
                            "(see `finesweep presets`)"]
     problems += _scheduler_problems(spec, space=space, replay=metrics is not None)
-    method = spec.method.name
-    searchable = searchable_paths(method=method, task=spec.task.type)
-    problems += [f"{field}: {message}{other_method_hint(field.removeprefix('search_space.'), method=method)}"
+    method, methods = spec.method.name, candidate_methods(spec, space)
+    searchable = searchable_paths(method=method, task=spec.task.type, methods=methods)
+    problems += [f"{field}: {message}"
+                 f"{other_method_hint(field.removeprefix('search_space.'), method=method, methods=methods)}"
                  for field, message in check_space(space, searchable=searchable)]
-    problems += space_bound_problems(space, fields=searchable_fields(method=method, task=spec.task.type))
-    problems += method_problems(spec, space=space, check_machine=check_files)
+    problems += space_bound_problems(space, fields=searchable_fields(method=method, task=spec.task.type,
+                                                                     methods=methods))
+    problems += choice_problems(spec, space=space, check_machine=check_files)
     problems += _searched_batch_size_problems(space, workers=workers)
     return problems + _sampler_problems(spec, space=space)
 
@@ -55,6 +62,53 @@ def _metric_problems(spec: SweepSpec, *, metrics: Mapping[str, str] | None) -> l
     if spec.search.mode != metrics[spec.search.metric]:
         return [f"search.mode: must be {metrics[spec.search.metric]!r} for {spec.search.metric}, "
                 f"but got {spec.search.mode!r}"]
+    return []
+
+
+def _objective_problems(spec: SweepSpec, *, metrics: Mapping[str, str] | None) -> list[str]:
+    """Objectives: two or more, distinct, the first the sweep's metric, each one the trials report, in its
+    direction; NSGA-II needs them and grid search cannot take them."""
+    objectives, search = spec.search.objectives, spec.search
+    if not objectives:
+        return ["search.algorithm: nsga2 is a multi-objective sampler, so it needs search.objectives (two or more "
+                "metrics), but got none"] if search.algorithm == "nsga2" else []
+    problems = []
+    if len(objectives) < 2:
+        problems.append(f"search.objectives: give two or more (a quality and a cost), but got {len(objectives)}; "
+                        f"for one metric use search.metric")
+    if (objectives[0].metric, objectives[0].mode) != (search.metric, search.mode):
+        problems.append(f"search.objectives.0: the first objective is search.metric, so it must be {search.metric} "
+                        f"({search.mode}), but got {objectives[0].metric} ({objectives[0].mode})")
+    names = [objective.metric for objective in objectives]
+    if repeated := sorted({name for name in names if names.count(name) > 1}):
+        problems.append(f"search.objectives: each metric may appear once, but got {', '.join(repeated)} twice")
+    # A replay reports its simulated compute as time_total_s; a real trial reports every cost metric.
+    costs = {"time_total_s": "min"} if metrics else COST_METRICS
+    known = {**(metrics or spec.task.metrics), **costs}
+    for index, objective in enumerate(objectives):
+        if objective.metric not in known:
+            problems.append(f"search.objectives.{index}.metric: must be one of {', '.join(known)}, but got "
+                            f"{objective.metric!r}{did_you_mean(objective.metric, options=known)}")
+        elif objective.mode != known[objective.metric]:
+            problems.append(f"search.objectives.{index}.mode: must be {known[objective.metric]!r} for "
+                            f"{objective.metric}, but got {objective.mode!r}")
+    if search.algorithm == "grid":
+        problems.append("search.algorithm: grid search has no multi-objective form, so with search.objectives "
+                        "it must be tpe, random or nsga2, but got 'grid'")
+    if search.warm_start:
+        problems.append(f"search.warm_start: past trials carry one value each, which a study of {len(objectives)} "
+                        f"objectives cannot take, but got {len(search.warm_start)} source(s); drop warm_start or "
+                        f"search.objectives")
+    return problems
+
+
+def _budget_problems(spec: SweepSpec) -> list[str]:
+    """A GPU-hours budget needs trials that hold GPUs, or it would never be spent."""
+    budget = spec.search.budget
+    if budget is not None and budget.unit == "gpu_hours" and not spec.resources.use_gpu:
+        return [f"search.budget.gpu_hours: the trials hold no GPU (resources.use_gpu is false), so a GPU-hours "
+                f"budget would never be spent, but got gpu_hours={budget.amount:g}; use cpu_hours, train_tokens "
+                f"or train_examples"]
     return []
 
 

@@ -87,6 +87,10 @@ def _with_paths_resolved(raw: dict[str, Any], *, base_dir: Path) -> dict[str, An
     storage = raw.get("storage")
     if isinstance(storage, dict) and isinstance(storage.get("path"), str) and "://" not in storage["path"]:
         storage["path"] = str((base_dir / Path(storage["path"]).expanduser()).resolve())
+    models = (raw.get("search_space") or {}).get("model.path") if isinstance(raw.get("search_space"), dict) else None
+    if isinstance(models, dict) and isinstance(models.get("values"), list):
+        models["values"] = [str((base_dir / Path(item).expanduser()).resolve()) if isinstance(item, str) else item
+                            for item in models["values"]]
     search = raw.get("search")
     if isinstance(search, dict) and isinstance(search.get("warm_start"), list):
         search["warm_start"] = [str((base_dir / Path(item).expanduser()).resolve()) if isinstance(item, str) else item

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Sequence
 
 from search_spaces.space import Choice, IntRange, SearchSpace
 from sweeps.spec import METHODS, SweepSpec
@@ -90,10 +91,13 @@ def _num_hidden_layers(spec: SweepSpec) -> int | None:
     return layers if isinstance(layers, int) else None
 
 
-def other_method_hint(path: str, *, method: str) -> str:
-    """For a ``method.<field>`` path the chosen method lacks: which methods have it (``""`` otherwise)."""
+def other_method_hint(path: str, *, method: str, methods: Sequence[str] = ()) -> str:
+    """For a ``method.<field>`` path the chosen method (or every one of a searched ``methods``) lacks: which
+    methods have it (``""`` otherwise)."""
     section, _, field = path.partition(".")
-    if section != "method" or field in METHODS[method].model_fields:
+    chosen = [name for name in (methods or [method]) if name in METHODS]
+    if section != "method" or any(field in METHODS[name].model_fields for name in chosen):
         return ""
     owners = [name for name, model in METHODS.items() if field in model.model_fields]
-    return f"; {path} is a field of method.name {', '.join(owners)}, not of {method!r}" if owners else ""
+    listed = ", ".join(map(repr, chosen))
+    return f"; {path} is a field of method.name {', '.join(owners)}, not of {listed}" if owners else ""

@@ -21,11 +21,14 @@ from sweeps.core.layout import CHECKPOINT_INFO, CHECKPOINT_NAME, CHOSEN_FILE, TR
 from sweeps.core.values import best_by
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+# What a `full` or `freeze` trial saves instead: the whole model (its tokenizer beside it).
+MODEL_FILES = ("config.json", "model.safetensors")
 
 
 @dataclass(frozen=True)
 class KeptCheckpoint:
-    """One adapter checkpoint Ray Train kept for a trial (the best ``storage.keep_checkpoints`` by metric)."""
+    """One checkpoint Ray Train kept for a trial (the best ``storage.keep_checkpoints`` by metric): an adapter,
+    or the whole model of a ``full`` or ``freeze`` trial."""
 
     trial_id: str
     name: str  # the folder name, checkpoint_<date>
@@ -52,7 +55,8 @@ def kept_checkpoints(*, sweep_dir: Path, trial_id: str) -> list[KeptCheckpoint]:
     kept = []
     for folder in sorted(trial_checkpoint_dir(sweep_dir=sweep_dir, trial_id=trial_id).glob("checkpoint_*")):
         info_file = folder / CHECKPOINT_INFO
-        if not all((folder / name).is_file() for name in (*ADAPTER_FILES, CHECKPOINT_INFO)):
+        if not info_file.is_file() or not any(all((folder / name).is_file() for name in files)
+                                              for files in (ADAPTER_FILES, MODEL_FILES)):
             continue
         info = json.loads(info_file.read_text())
         kept.append(KeptCheckpoint(

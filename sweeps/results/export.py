@@ -11,7 +11,9 @@ from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
 from sweeps.results.checkpoints import ADAPTER_FILES, KeptCheckpoint, chosen_checkpoint, find_checkpoint
 from sweeps.results.model_card import model_card
+from sweeps.results.pareto import objective_points
 from sweeps.results.reading import best_trial, trial_summaries
+from sweeps.spec import SweepSpec
 
 
 def refuse_classification(*, sweep_dir: Path, command: str) -> None:
@@ -51,10 +53,12 @@ def export_checkpoint(*, sweep_dir: Path, out_dir: Path, merged: bool, trial_id:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     spec = read_spec(sweep_dir)
+    points = objective_points(Path(sweep_dir), spec) if spec.search.objectives else []
     try:
         tokenizer = _write_model(Path(source.path), out_dir=partial, merged=merged, dtype=spec.model.dtype)
-        (partial / "README.md").write_text(model_card(spec=spec, checkpoint=source, merged=merged,
-                                                      tokenizer=tokenizer))
+        card = model_card(spec=spec, checkpoint=source, merged=merged, tokenizer=tokenizer,
+                          why=_why_this_one(source, sweep_dir=Path(sweep_dir), spec=spec), points=points)
+        (partial / "README.md").write_text(card)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -62,6 +66,19 @@ def export_checkpoint(*, sweep_dir: Path, out_dir: Path, merged: bool, trial_id:
         out_dir.rmdir()
     partial.rename(out_dir)
     return out_dir
+
+
+def _why_this_one(source: KeptCheckpoint, *, sweep_dir: Path, spec: SweepSpec) -> str:
+    """Why this checkpoint was exported, for the model card: the one chosen in the dashboard, the sweep's best,
+    or another a user named (a point of the Pareto front, say)."""
+    chosen = chosen_checkpoint(sweep_dir=sweep_dir)
+    if chosen and (chosen["trial_id"], chosen["checkpoint"]) == (source.trial_id, source.name):
+        return "it is the checkpoint chosen in the dashboard"
+    best = best_trial(trial_summaries(sweep_dir, spec))
+    if best and best.best_checkpoint and (best.trial_id, Path(best.best_checkpoint).name) == (source.trial_id,
+                                                                                            source.name):
+        return f"it is the sweep's best {spec.search.metric}"
+    return "a user picked it by trial (`finesweep export --trial`, or the dashboard), not the best"
 
 
 def _write_model(checkpoint_dir: Path, *, out_dir: Path, merged: bool, dtype: str) -> Any:

@@ -3,6 +3,7 @@ Hugging Face code. Hugging Face reads the YAML front matter (base_model, library
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ import yaml
 from sweeps.config.space import effective_space
 from sweeps.core.values import format_value
 from sweeps.results.checkpoints import KeptCheckpoint
+from sweeps.results.pareto import pareto_front, trade_off
 from sweeps.spec import SweepSpec
 from trainer.prompts import has_chat_template
 
@@ -18,16 +20,19 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
-def model_card(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool,
-               tokenizer: PreTrainedTokenizerBase) -> str:
-    """Markdown with front matter: base model, method, hyperparameters, metric and value, data, version."""
+def model_card(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool, tokenizer: PreTrainedTokenizerBase,
+               why: str, points: Sequence[dict[str, Any]] = ()) -> str:
+    """Markdown with front matter: base model, method, hyperparameters, metric and value, why this checkpoint
+    (``why``) and, for a sweep with objectives, which point of the Pareto front of ``points`` it is, data,
+    version."""
     searched = {path: value for path, value in checkpoint.params.items() if path in effective_space(spec)}
-    trial_spec = spec.with_params(searched)
-    whole_model = merged or spec.method.name in ("full", "freeze")
-    front = {"base_model": str(spec.model.path), "library_name": "transformers" if whole_model else "peft",
-             "tags": ["finesweep", spec.method.name, "sft" if spec.task.type == "causal_lm" else spec.task.type]}
-    parts = [f"---\n{yaml.safe_dump(front, sort_keys=False)}---",
-             _summary(spec=trial_spec, checkpoint=checkpoint, merged=merged),
+    trial_spec = spec.with_params(searched)  # the trial's own method and base model, when those were searched
+    whole_model = merged or trial_spec.method.name in ("full", "freeze")
+    header = {"base_model": str(trial_spec.model.path), "library_name": "transformers" if whole_model else "peft",
+              "tags": ["finesweep", trial_spec.method.name, "sft" if spec.task.type == "causal_lm" else spec.task.type]}
+    parts = [f"---\n{yaml.safe_dump(header, sort_keys=False)}---",
+             _summary(spec=trial_spec, checkpoint=checkpoint, merged=merged) + f"\n- exported because {why}"
+             + _front_position(spec=spec, trial_id=checkpoint.trial_id, points=points),
              _hyperparameters(spec=trial_spec, params=checkpoint.params),
              _data(spec=trial_spec),
              _usage(merged=merged, tokenizer=tokenizer)]
@@ -49,9 +54,30 @@ def _summary(*, spec: SweepSpec, checkpoint: KeptCheckpoint, merged: bool) -> st
             f"- method: {method.name}{_method_settings(method)}\n"
             f"- {metric} ({spec.search.mode}imised): **{format_value(value) if value is not None else 'n/a'}** "
             f"on the eval split at step {checkpoint.step}\n"
-            f"- from sweep `{spec.name}` ({spec.search.num_trials} trials, {spec.search.algorithm} search, "
+            f"- from sweep `{spec.name}` ({spec.search.extent()}, {spec.search.algorithm} search, "
             f"{spec.scheduler.name} early stopping), checkpoint `{checkpoint.name}`\n"
             f"- made with finesweep {_finesweep_version()}")
+
+
+def _front_position(*, spec: SweepSpec, trial_id: str, points: Sequence[dict[str, Any]]) -> str:
+    """Which point of quality against cost this trial is, against the front's best by the first objective."""
+    if not spec.search.objectives:
+        return ""
+    listed = ", ".join(f"{objective.metric} ({objective.mode})" for objective in spec.search.objectives)
+    front = pareto_front(list(points), spec=spec)
+    mine = next((point for point in points if point["trial_id"] == trial_id), None)
+    if mine is None:
+        return f"\n- objectives {listed}: this trial reported them not all, so it has no place on the Pareto front"
+    values = ", ".join(f"{metric} {format_value(value)}" for metric, value in mine["values"].items())
+    on_front = [point["trial_id"] for point in front].index(trial_id) + 1 if mine in front else None
+    where = (f"point {on_front} of the {len(front)} on the sweep's Pareto front (no other trial is as good in every "
+             f"objective and better in one; ordered by {spec.search.metric})" if on_front
+             else "not on the sweep's Pareto front (another trial is as good in every objective and better in one)")
+    line = f"\n- objectives {listed}: {values}; {where}"
+    if front and front[0]["trial_id"] != trial_id:
+        line += (f"; against trial {front[0]['trial_id']}, the front's best {spec.search.metric}: "
+                 f"{trade_off(mine, against=front[0], spec=spec)}")
+    return line
 
 
 def _method_settings(method: Any) -> str:

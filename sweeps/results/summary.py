@@ -16,9 +16,11 @@ from sweeps.core.errors import UserError
 from sweeps.core.layout import SUMMARY_FILE
 from sweeps.core.values import Mode, better, format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
+from sweeps.results.pareto import objective_points, pareto_front, trade_off
 from sweeps.results.reading import TrialSummary, best_trial, trial_reports, trial_summaries
 from sweeps.run.events import trial_state
 from sweeps.spec import SweepSpec
+from sweeps.spec.objectives import devices_held, spent_in
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
@@ -35,6 +37,7 @@ class RunSummary:
     failures: list[dict[str, Any]]  # the first failed trial of each kind of error (first_failures)
     wall_seconds: float
     saved: dict[str, Any] | None = None  # what early stopping saved: see early_stopping_savings
+    budget: dict[str, Any] | None = None  # {unit, amount, spent} of search.budget
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +45,9 @@ class RunSummary:
     def text(self) -> str:
         lines = [f"{self.trials} trials in {self.wall_seconds:.0f} s: {self.finished} finished "
                  f"({self.stopped_early} stopped early), {self.failed} failed, {self.unfinished} unfinished."]
+        if self.budget:
+            lines.append(f"compute: {self.budget['spent']:.4g} of the {self.budget['amount']:.4g} "
+                         f"{self.budget['unit']} budget spent")
         if self.saved and self.saved["steps_saved"]:
             steps, planned = self.saved["steps_saved"], self.saved["steps_planned"]
             seconds = self.saved["seconds_saved"]
@@ -99,6 +105,7 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
         failures=first_failures(summaries),
         wall_seconds=wall_seconds,
         saved=early_stopping_savings(summaries, reports=trial_reports(Path(spec.sweep_dir), spec)),
+        budget=budget_spent(Path(spec.sweep_dir), spec),
     )
     Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.as_dict(), indent=2))
     return summary
@@ -138,9 +145,17 @@ def best_record(sweep_dir: Path) -> dict[str, Any]:
     if winner is None:
         raise UserError(f"{sweep_dir}: no trial has reported {spec.search.metric} yet")
     # The checkpoint picked in the dashboard (None if none) rides along; the other keys stay the best by metric.
+    # With objectives, `pareto` lists the non-dominated trials (any of them `export --trial` takes); with a
+    # budget, `budget` says what was spent of it.
     chosen = chosen_checkpoint(sweep_dir=sweep_dir)
-    return {**_record(winner, spec), "chosen": chosen,
-            "chosen_is_best": chosen_is_best(chosen=chosen, best_trial=winner, mode=spec.search.mode)}
+    record = {**_record(winner, spec), "chosen": chosen,
+              "chosen_is_best": chosen_is_best(chosen=chosen, best_trial=winner, mode=spec.search.mode)}
+    if spec.search.objectives:
+        record["objectives"] = [objective.model_dump() for objective in spec.search.objectives]
+        record["pareto"] = pareto_front(objective_points(sweep_dir, spec), spec=spec)
+    if spec.search.budget:
+        record["budget"] = budget_spent(sweep_dir, spec)
+    return record
 
 
 def chosen_is_best(*, chosen: dict[str, Any] | None, best_trial: TrialSummary, mode: Mode) -> bool | None:
@@ -192,3 +207,30 @@ def leaderboard(sweep_dir: Path) -> Table:
                       format_params(trial.params), str(trial.iterations), best,
                       _seconds(trial.startup.get("first_step")))
     return table
+
+
+def pareto_table(record: dict[str, Any], *, spec: SweepSpec) -> Table:
+    """The Pareto front of ``record`` (:func:`best_record`), best first by the first objective, each point against
+    that best one."""
+    metrics = [objective["metric"] for objective in record["objectives"]]
+    listed = ", ".join(f"{objective['metric']} ({objective['mode']})" for objective in record["objectives"])
+    table = Table(title=f"Pareto front: {listed}; `finesweep export --trial ID` takes any point")
+    for column in ("trial", "hyperparameters", *metrics, "against the first"):
+        table.add_column(column)
+    front = record["pareto"]
+    for point in front:
+        against = trade_off(point, against=front[0], spec=spec) if point is not front[0] else ""
+        table.add_row(point["trial_id"], format_params(point["params"]),
+                      *(format_value(point["values"][metric]) for metric in metrics), against)
+    return table
+
+
+def budget_spent(sweep_dir: Path, spec: SweepSpec) -> dict[str, Any] | None:
+    """``{unit, amount, spent}`` of the sweep's budget, spent read from each trial's last report."""
+    budget = spec.search.budget
+    if budget is None:
+        return None
+    devices = devices_held(spec.resources, unit=budget.unit)
+    spent = sum(spent_in(rows[-1], unit=budget.unit, devices=devices)
+                for rows in trial_reports(sweep_dir, spec).values() if rows)
+    return {"unit": budget.unit, "amount": budget.amount, "spent": spent}

@@ -20,31 +20,29 @@ from typing import Any
 
 from ray.tune.schedulers import TrialScheduler
 
+from sweeps.run.wrapping import WrappingScheduler
+
 Curve = list[tuple[float, float]]  # (progress, value) points, progress increasing
 
 
-class CurveStopping(TrialScheduler):
+class CurveStopping(WrappingScheduler):
     """The curve rule above, with ``fallback`` (an ASHA scheduler) deciding until it can (see the module doc)."""
 
     def __init__(self, *, fallback: TrialScheduler, references: Sequence[Curve] = (), grace: float, top_k: int = 3,
                  z: float = 1.28, min_references: int = 5):
-        self.fallback = fallback
+        super().__init__(fallback)
         self.references: list[Curve] = [list(curve) for curve in references if curve]
         self.grace, self.top_k, self.z, self.min_references = grace, top_k, z, min_references
         self.curves: dict[str, Curve] = {}  # trial id → its reports so far (values as reported, like references)
-        self._metric: str | None = None  # TrialScheduler's own fields, which Tune reads
-        self._mode: str | None = None
+        self._metric: str | None = None
         self.sign = 1.0  # +1: higher is better
 
     def set_search_properties(self, metric: str | None, mode: str | None, **spec: Any) -> bool:
-        self._metric, self._mode, self.sign = metric, mode, (-1.0 if mode == "min" else 1.0)
-        return self.fallback.set_search_properties(metric, mode, **spec)
-
-    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
-        self.fallback.on_trial_add(tune_controller, trial)
+        self._metric, self.sign = metric, (-1.0 if mode == "min" else 1.0)
+        return self.inner.set_search_properties(metric, mode, **spec)
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
-        decision = self.fallback.on_trial_result(tune_controller, trial, result)
+        decision = self.inner.on_trial_result(tune_controller, trial, result)
         if self._metric not in result or "progress" not in result:
             return decision
         progress, value = float(result["progress"]), float(result[self._metric])
@@ -60,19 +58,10 @@ class CurveStopping(TrialScheduler):
     def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> None:
         if result.get("training_finished") and trial.trial_id in self.curves:
             self.references.append(self.curves[trial.trial_id])
-        self.fallback.on_trial_complete(tune_controller, trial, result)
-
-    def on_trial_error(self, tune_controller: Any, trial: Any) -> None:
-        self.fallback.on_trial_error(tune_controller, trial)
-
-    def on_trial_remove(self, tune_controller: Any, trial: Any) -> None:
-        self.fallback.on_trial_remove(tune_controller, trial)
-
-    def choose_trial_to_run(self, tune_controller: Any) -> Any:
-        return self.fallback.choose_trial_to_run(tune_controller)
+        self.inner.on_trial_complete(tune_controller, trial, result)
 
     def debug_string(self) -> str:
-        return f"CurveStopping: {len(self.references)} reference curves; fallback {self.fallback.debug_string()}"
+        return f"CurveStopping: {len(self.references)} reference curves; fallback {self.inner.debug_string()}"
 
 
 def unlikely_to_reach(value: float, *, progress: float, references: Sequence[Curve], top_k: int, z: float,

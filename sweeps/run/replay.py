@@ -29,7 +29,7 @@ from ray import tune
 from search_spaces.space import IntRange, LogUniform, SearchSpace
 from sweeps.config.loading import load_spec
 from sweeps.config.space import effective_space
-from sweeps.core.errors import UserError
+from sweeps.core.errors import SpecError, UserError
 from sweeps.core.values import is_number
 from sweeps.run.curves import Curves, RecordedRun
 from sweeps.run.runner import init_ray, run_sweep
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 SIM_COST = "sim_cost"  # the compute the replayed run had spent at this report (the curves file's cost_unit)
 REPLAYED_RUN = "replayed_run"  # 0-based index of the replayed run among the file's runs
 DISTANCE = "replay_distance"  # distance from the proposed config to the replayed run
+# A curves file's cost unit → the search.budget units a replayed report can tell what it spent in.
+BUDGET_UNITS = {"gpu_seconds": lambda cost: {"gpu_hours": cost / 3600},
+                "examples": lambda cost: {"train_examples": cost}}
 
 
 class RunIndex:
@@ -103,8 +106,10 @@ class Replay:
         run = self.curves.runs[number]
         step, value = run.curve[index]
         # `training_finished` lets `finesweep best` and the summary tell early stops from finished runs.
+        cost = run.costs()[index]
         return {self.curves.header.metric: value, "step": step, "examples": run.examples_at(step),
-                "progress": step / run.planned(), SIM_COST: run.costs()[index], REPLAYED_RUN: number,
+                "progress": step / run.planned(), SIM_COST: cost, REPLAYED_RUN: number,
+                **BUDGET_UNITS.get(self.curves.header.cost_unit, lambda _: {})(cost),
                 "training_finished": run.finished and index == len(run.curve) - 1}
 
     def reports(self, config: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -155,6 +160,12 @@ def replay_spec(*, spec_path: Path, overrides: Sequence[str], curves: Curves) ->
     """The sweep file's spec for replaying ``curves``: its metric and mode must be the file's, model and data
     need not exist here, and results go to ``<storage.path>/<name>-replay`` (never over the real sweep)."""
     spec = load_spec(spec_path, overrides, check_files=False, metrics={curves.header.metric: curves.header.mode})
+    budget = spec.search.budget
+    units = list(dict.fromkeys(["train_examples", *BUDGET_UNITS.get(curves.header.cost_unit, lambda _: {})(0.0)]))
+    if budget is not None and budget.unit not in units:
+        raise SpecError(str(spec_path), [f"search.budget: a replay counts compute in the curves file's "
+                                         f"{curves.header.cost_unit}, so the budget must be in {' or '.join(units)}, "
+                                         f"but got {budget.unit}"])
     return spec.model_copy(update={"name": f"{spec.name}-replay"})
 
 

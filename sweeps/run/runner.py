@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
@@ -19,16 +18,16 @@ from sweeps.config.space import effective_space
 from sweeps.core.errors import UserError
 from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
 from sweeps.core.net import free_loopback_port
-from sweeps.run.warm_start import past_trials, reference_curves
+from sweeps.run.schedulers import build_scheduler, sweep_ledger
+from sweeps.run.warm_start import past_trials
 from trainer.trainable import run_trial
 
 if TYPE_CHECKING:
     from ray.tune import Callback, ResultGrid
 
+    from sweeps.run.budget import BudgetLedger
     from sweeps.spec import SweepSpec
 
-# ASHA's top rung in reports when the training length is not known before the data is loaded (Ray's default).
-DEFAULT_MAX_REPORTS = 100
 
 
 def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequence[Callback] = (),
@@ -158,14 +157,16 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
 
     from sweeps.run.startup import StartupClock
 
+    ledger = sweep_ledger(spec)
     return tune.Tuner(
         trial_trainable(spec, trainable),
         tune_config=tune.TuneConfig(
+            # The primary metric, which the scheduler judges; with search.objectives the searcher has them all.
             metric=spec.search.metric,
             mode=spec.search.mode,
-            search_alg=build_search(spec, journal_path=sweep_dir / JOURNAL_FILE),
-            scheduler=build_scheduler(spec),
-            num_samples=spec.search.num_trials,
+            search_alg=build_search(spec, journal_path=sweep_dir / JOURNAL_FILE, ledger=ledger),
+            scheduler=build_scheduler(spec, ledger=ledger),
+            num_samples=spec.search.trial_limit(),
             max_concurrent_trials=spec.search.max_concurrent_trials,
             reuse_actors=reuse_actors,  # see run_sweep
             trial_name_creator=_trial_id,
@@ -198,14 +199,18 @@ def prepare_sweep_dir(spec: SweepSpec) -> Path:
     return sweep_dir
 
 
-def build_search(spec: SweepSpec, *, journal_path: Path | None):
-    """The sweep's searcher; its study lives in ``journal_path`` (None: in memory, for simulations)."""
+def build_search(spec: SweepSpec, *, journal_path: Path | None, ledger: BudgetLedger | None = None):
+    """The sweep's searcher; its study lives in ``journal_path`` (None: in memory, for simulations); with a
+    budget, it starts no trial ``ledger`` says the budget cannot pay for. With search.objectives, Ray's
+    ``OptunaSearch`` takes the lists of metrics and modes (a multi-objective study); Tune's own metric and mode
+    stay the first objective's, which the scheduler judges."""
     from search_spaces.searcher import build_searcher
 
+    objectives = spec.search.objectives
     return build_searcher(
         space=effective_space(spec),
-        metric=spec.search.metric,
-        mode=spec.search.mode,
+        metric=[objective.metric for objective in objectives] if objectives else spec.search.metric,
+        mode=[objective.mode for objective in objectives] if objectives else spec.search.mode,
         algorithm=spec.search.algorithm,
         seed=spec.search.seed,
         journal_path=journal_path,
@@ -214,51 +219,8 @@ def build_search(spec: SweepSpec, *, journal_path: Path | None):
         prior_weight=spec.search.prior_weight,
         random_fraction=spec.search.random_share(),
         past_trials=past_trials(spec),
+        budget=ledger,
     )
-
-
-# scheduler.time_unit → the result key it reads (trainer.report reports them all; replay too).
-TIME_ATTRS = {"progress": "progress", "steps": "step", "examples": "examples", "reports": "training_iteration"}
-
-
-def build_scheduler(spec: SweepSpec, *, max_t: float | None = None):
-    """ASHA (default), median stopping or none, counting ``scheduler.time_unit``; ``max_t`` is the longest
-    trial's length in that unit when the caller knows it (replay), else it comes from the spec."""
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
-
-    scheduler = spec.scheduler
-    time_attr = TIME_ATTRS[scheduler.time_unit]
-    if scheduler.name in ("asha", "curve"):
-        grace, top = scheduler.rungs(num_trials=spec.search.num_trials, max_t=max_t or training_length(spec))
-        asha = ASHAScheduler(time_attr=time_attr, max_t=top, grace_period=grace,
-                             reduction_factor=scheduler.reduction_factor, brackets=scheduler.brackets)
-        return asha if scheduler.name == "asha" else _curve_stopping(spec, fallback=asha, grace=grace / top)
-    if scheduler.name == "median":
-        grace, _ = scheduler.rungs(num_trials=spec.search.num_trials, max_t=max_t or training_length(spec))
-        return MedianStoppingRule(time_attr=time_attr, grace_period=grace)
-    return FIFOScheduler()
-
-
-def _curve_stopping(spec: SweepSpec, *, fallback: Any, grace: float):
-    from statistics import NormalDist
-
-    from sweeps.run.curve_stopping import CurveStopping
-
-    scheduler = spec.scheduler
-    return CurveStopping(fallback=fallback, references=reference_curves(spec), grace=grace, top_k=scheduler.top_k,
-                         z=NormalDist().inv_cdf(1 - scheduler.stop_chance))
-
-
-def training_length(spec: SweepSpec) -> float:
-    """The longest trial's training in ``scheduler.time_unit``, from the spec: 1 for progress; from a fixed
-    ``training.max_steps`` for the others (config checks refuse steps and examples without one)."""
-    unit, training = spec.scheduler.time_unit, spec.training
-    if spec.scheduler.max_t is not None or unit == "progress":
-        return spec.scheduler.max_t or 1.0
-    steps = training.max_steps if "training.max_steps" not in effective_space(spec) else None
-    if unit == "reports":
-        return math.ceil(steps / training.eval_every_steps) if steps else DEFAULT_MAX_REPORTS
-    return float(steps * (training.batch_size if unit == "examples" else 1))
 
 
 def tracking_callbacks(spec: SweepSpec) -> list[Callback]:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from sweeps.config.space import effective_space
 from sweeps.run.curves import Curves, RecordedRun
 from sweeps.run.replay import DISTANCE, Replay, replay_max_t
-from sweeps.run.runner import build_scheduler, build_search
+from sweeps.run.runner import build_search
+from sweeps.run.schedulers import build_scheduler, sweep_ledger
 
 if TYPE_CHECKING:
     from search_spaces.space import SearchSpace
@@ -123,8 +124,10 @@ def simulate(spec: SweepSpec, *, curves: Curves, on_report: Sequence[Hook] = ())
     import numpy as np
 
     replay = Replay(curves, space=effective_space(spec))
-    searcher = build_search(spec, journal_path=None)
-    scheduler = build_scheduler(spec, max_t=replay_max_t(spec, curves=curves))
+    max_t = replay_max_t(spec, curves=curves)
+    ledger = sweep_ledger(spec, max_t=max_t)
+    searcher = build_search(spec, journal_path=None, ledger=ledger)
+    scheduler = build_scheduler(spec, max_t=max_t, ledger=ledger)
     scheduler.set_search_properties(spec.search.metric, spec.search.mode)  # as TuneConfig(metric, mode) does
     np.random.seed(spec.search.seed)  # ASHA draws each trial's bracket from numpy's global generator
     loop = _Loop(spec, replay=replay, searcher=searcher, scheduler=scheduler, on_report=on_report)
@@ -157,7 +160,7 @@ class _Loop:
     def _fill_slots(self, now: float) -> None:
         search = self.spec.search
         while (not self.exhausted and len(self.controller.get_live_trials()) < search.max_concurrent_trials
-               and len(self.controller.trials) < search.num_trials):
+               and len(self.controller.trials) < search.trial_limit()):
             self._start(now)
 
     def _start(self, now: float) -> None:

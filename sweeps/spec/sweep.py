@@ -60,8 +60,12 @@ class SweepSpec(Section):
         return name
 
     def with_params(self, params: dict[str, Any]) -> SweepSpec:
-        """This spec with a trial's sampled values set at their dotted paths, validated again."""
+        """This spec with a trial's sampled values set at their dotted paths, validated again. A sampled
+        ``method.name`` other than the file's starts from that method's defaults: the file's ``method`` section
+        describes its own method only (LoRA's target modules may mean nothing to IA3)."""
         data = self.model_dump()
+        if params.get("method.name", self.method.name) != self.method.name:
+            data["method"] = {}
         for dotted, value in params.items():
             *parents, leaf = dotted.split(".")
             section = data

@@ -175,7 +175,7 @@ def test_submit_pins_dependencies_by_default_and_ships_no_secret(tmp_path: Path,
     spec.write_text(yaml.safe_dump(_raw(name="pinned", search={"preset": "lora-small"})))
     target = Target(address="http://h:1", source="test", token="ray-secret")
     submission = jobs.submit_sweep(target=target, spec_path=spec, overrides=["search.num_trials=3"])
-    assert submission.trials == 3 and submission.job_id.startswith("finesweep-pinned-")
+    assert submission.trials == "3 trials" and submission.job_id.startswith("finesweep-pinned-")
     assert client.submitted["entrypoint"] == ("python -m sweeps run .finesweep/submitted/sweep.yaml "
                                               "search.num_trials=3")
     runtime_env = client.submitted["runtime_env"]

@@ -140,7 +140,7 @@ def test_grid_over_a_continuous_space_fails_before_the_journal_is_written(journa
 
 
 def test_unknown_algorithm_is_rejected(journal: Path) -> None:
-    with pytest.raises(ValueError, match=r"algorithm must be one of tpe, random, grid, but got 'bayes'"):
+    with pytest.raises(ValueError, match=r"algorithm must be one of tpe, random, grid, nsga2, but got 'bayes'"):
         build(journal, algorithm="bayes")
 
 

@@ -144,3 +144,17 @@ def test_a_grid_sweep_whose_last_cell_fails_goes_on(tmp_path: Path):
     searcher.on_trial_complete("aaa", result=report(searcher, "aaa", losses=[2.0], finished=True))
     searcher.on_trial_complete("bbb", error=True)
     assert [trial.state for trial in trials(journal)] == [TrialState.COMPLETE, TrialState.PRUNED]
+
+
+def test_several_objectives_make_a_multi_objective_study_and_a_stopped_trial_is_still_pruned(tmp_path: Path):
+    journal = tmp_path / "study.journal"
+    searcher = build(journal, metric=["eval_loss", "train_tokens"], mode=["min", "min"])
+    searcher.suggest("done")
+    searcher.on_trial_complete("done", result={"eval_loss": 1.0, "train_tokens": 500, "training_finished": True})
+    searcher.suggest("cut")
+    searcher.on_trial_complete("cut", result={"eval_loss": 3.0, "train_tokens": 100, "training_finished": False})
+    study = optuna.load_study(study_name="sweep", storage=journal_storage(journal))
+    assert len(study.directions) == 2
+    done, cut = study.trials
+    assert done.state == TrialState.COMPLETE and done.values == [1.0, 500]
+    assert cut.state == TrialState.PRUNED and cut.values is None

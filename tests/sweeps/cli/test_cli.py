@@ -129,6 +129,21 @@ def test_run_refuses_to_overwrite_an_existing_sweep(tmp_path: Path, tiny_model_d
     assert tree(tmp_path) == before
 
 
+def test_validate_accepts_a_budgeted_search_over_methods_and_models(tmp_path: Path, tiny_model_dir: Path,
+                                                                    qa_data_path: Path):
+    spec_path = write_tiny_sweep(
+        tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path,
+        search={"budget": {"cpu_hours": 0.5}, "objectives": [{"metric": "eval_loss", "mode": "min"},
+                                                              {"metric": "train_tokens", "mode": "min"}]},
+        search_space={"method.name": {"type": "choice", "values": ["lora", "ia3"]},
+                      "model.path": {"type": "choice", "values": [str(tiny_model_dir)]},
+                      "method.r": {"type": "choice", "values": [2, 4]}})
+    completed = finesweep("validate", str(spec_path), cwd=tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert f"lora|ia3 on {tiny_model_dir.name} (as many trials as 0.5 cpu_hours pay for)" in completed.stdout
+    assert "searching method.name, model.path, method.r" in completed.stdout
+
+
 def test_validate_accepts_the_tiny_sweep(tmp_path: Path, tiny_model_dir: Path, qa_data_path: Path):
     spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path)
     completed = finesweep("validate", str(spec_path), "search.num_trials=2", cwd=tmp_path)

@@ -105,10 +105,11 @@ def test_searchable_paths_are_the_scalar_training_and_method_fields():
     assert paths["method.r"] == "int"
     assert paths["method.alpha"] == "float"
     assert paths["training.lr_scheduler"] == "str"
-    assert "method.name" not in paths  # a one-value tag, not a knob
+    assert paths["method.name"] == paths["model.path"] == "str"  # which method, which base model: choices
     assert "method.target_modules" not in paths  # a list
     assert "training.gradient_checkpointing" not in paths  # a bool
-    assert all(path.split(".")[0] in ("training", "method", "task") for path in paths)
+    assert "task.type" not in paths and "model.dtype" not in paths
+    assert all(path.split(".")[0] in ("training", "method", "task", "model") for path in paths)
     assert set(paths.values()) == {"float", "int", "str"}
     assert paths["training.optimizer"] == "str"
 
@@ -125,7 +126,7 @@ def test_searchable_paths_are_the_scalar_training_and_method_fields():
 ])
 def test_each_method_searches_its_own_fields(method: str, own: set[str]):
     paths = searchable_paths(method=method)
-    assert {path for path in paths if path.startswith("method.")} == own
+    assert {path for path in paths if path.startswith("method.")} == own | {"method.name"}
     assert "training.learning_rate" in paths
 
 

@@ -13,10 +13,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from search_spaces.space import Choice
+from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
 from sweeps.core.layout import CHOSEN_FILE
 from sweeps.results.checkpoints import choose_checkpoint, chosen_checkpoint, clear_choice, find_checkpoint
 from sweeps.results.export import export_checkpoint, export_source
+from sweeps.run.runner import prepare_sweep_dir
 from tests.helpers.checkpoints import CHECKPOINTS, LOGIT_TOLERANCE, merged_vs_peft, write_checkpointed_sweep
 
 
@@ -64,6 +67,27 @@ def test_adapter_export_copies_the_adapter_with_tokenizer_and_model_card(synthet
         assert expected in card, expected
     assert AutoTokenizer.from_pretrained(out).get_vocab() == AutoTokenizer.from_pretrained(tiny_model_dir).get_vocab()
     AutoPeftModelForCausalLM.from_pretrained(out)  # loads with plain PEFT, the base found from adapter_config
+
+
+def test_a_whole_model_checkpoint_is_kept_and_exported_as_it_is(synthetic_sweep: Path, tmp_path: Path,
+                                                               tiny_model_dir: Path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    # A sweep searching method.name, one of whose trials trained `full`: it saved the whole model and tokenizer.
+    spec = read_spec(synthetic_sweep)
+    methods = Choice(type="choice", values=["lora", "full"])
+    prepare_sweep_dir(spec.model_copy(update={"search_space": {**spec.search_space, "method.name": methods}}))
+    folder = synthetic_sweep / "train" / "cccc0003" / "checkpoint_2026-01-01_00-00-04.000004"
+    AutoModelForCausalLM.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(folder)
+    params = {"method.name": "full", "training.learning_rate": 1e-4}
+    (folder / "finesweep.json").write_text(json.dumps({"step": 6, "params": params, "metrics": {"eval_loss": 5.3}}))
+    assert find_checkpoint(sweep_dir=synthetic_sweep, trial_id="cccc0003").path == str(folder)
+    out = export_checkpoint(sweep_dir=synthetic_sweep, out_dir=tmp_path / "full", merged=False, trial_id="cccc0003")
+    card = (out / "README.md").read_text()
+    assert "tags:\n- finesweep\n- full" in card and "library_name: transformers" in card
+    assert "exported because a user picked it by trial" in card
+    AutoModelForCausalLM.from_pretrained(out)
 
 
 def test_merged_export_gives_the_logits_of_base_plus_adapter(synthetic_sweep: Path, tmp_path: Path):
