@@ -48,7 +48,7 @@ def run_bare(*, out: Path, steps: int, marks: dict[str, float]) -> None:
 
     spec = tiny_spec(storage=fresh_dir(f"m1-bare-{out.name}"), steps=steps)
     # A Ray Train worker with N CPUs runs torch on N threads; the bare loop gets the same.
-    torch.set_num_threads(int(spec.resources.cpus_per_worker))
+    torch.set_num_threads(max(1, round(spec.resources.cpus_per_worker)))
     marks["imports_done"] = time.time()
     train(spec, callbacks=[StepTimer(out / "bare.json")])
 

@@ -26,16 +26,13 @@ GOAL_SIMULATED = 0.97
 
 def real_sweep(*, trials: int, steps: int) -> dict[str, Any]:
     from sweeps.config.loading import load_spec
-    from sweeps.run.runner import TRIAL_DRIVER_CPUS, init_ray, run_sweep
+    from sweeps.run.runner import init_ray, run_sweep
 
     slots = os.cpu_count() or 1
     storage = fresh_dir("m4-real")
     spec = load_spec(TINY_SWEEP, [f"search.num_trials={trials}", f"search.max_concurrent_trials={slots}",
                                   "scheduler.name=asha", "search.algorithm=tpe", f"storage.path={storage}",
-                                  f"training.max_steps={steps}",
-                                  # Each trial's actor holds 0.01 CPU (sweeps.run.runner): with a whole core per
-                                  # Train worker, the second slot's worker would wait for the first trial's core.
-                                  f"resources.cpus_per_worker={1 - TRIAL_DRIVER_CPUS}"])
+                                  f"training.max_steps={steps}", "resources.cpus_per_worker=1"])
     init_ray(None)  # Ray's own start-up is M1's figure, not a gap between trials
     started = time.monotonic()
     grid = run_sweep(spec)

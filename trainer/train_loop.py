@@ -23,6 +23,7 @@ def train_loop(config: dict[str, Any], *, callbacks: Sequence[TrainerCallback] =
     ``callbacks`` (a step timer) and turn the reports' adapter ``checkpoints`` off (M5's baseline)."""
     startup.mark("worker_start")
     import_training_libraries()
+    set_torch_threads(config["trial_spec"])
     train(config["trial_spec"], callbacks=[*callbacks, report_callback(config, checkpoints=checkpoints)])
 
 
@@ -37,6 +38,14 @@ def import_training_libraries() -> None:
     import trainer.tasks  # noqa: F401
 
     startup.mark("imports")
+
+
+def set_torch_threads(spec: SweepSpec) -> None:
+    """One torch thread per CPU the worker was given: Ray's own default floors the worker's reservation, which
+    the trial's sliver makes a little less than ``cpus_per_worker`` (1.995 would give 1 thread)."""
+    import torch
+
+    torch.set_num_threads(max(1, round(spec.resources.cpus_per_worker)))
 
 
 def report_callback(config: dict[str, Any], *, checkpoints: bool = True) -> TrainerCallback:

@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sweeps.config.resource_checks import worker_bundle
 from trainer import startup
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[
         scaling_config=ray.train.ScalingConfig(
             num_workers=resources.workers,
             use_gpu=resources.use_gpu,
-            resources_per_worker={"CPU": resources.cpus_per_worker},
+            resources_per_worker={"CPU": worker_bundle(trial_spec)["CPU"]},
         ),
         run_config=ray.train.RunConfig(
             name=ray.tune.get_context().get_trial_id(),

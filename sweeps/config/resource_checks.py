@@ -14,11 +14,19 @@ from sweeps.spec import SweepSpec
 
 # The trial function only waits on its Train workers; a sliver of a CPU leaves them the cores.
 TRIAL_DRIVER_CPUS = 0.01
+# Ray counts resources in units of 1/10,000.
+RAY_RESOURCE_UNIT = 1e-4
 
 
 def worker_bundle(spec: SweepSpec) -> dict[str, float]:
-    """What one Train worker of a trial reserves, in Ray's resource names."""
-    return {"CPU": spec.resources.cpus_per_worker, **({"GPU": 1.0} if spec.resources.use_gpu else {})}
+    """What one Train worker of a trial reserves, in Ray's resource names. The trial function's sliver comes
+    out of its workers' CPUs, so a trial holds workers × cpus_per_worker CPUs in all: two 1-CPU trials fit on
+    2 cores, as a user reading ``max_concurrent_trials: 2`` expects (with a whole CPU per worker, 2 × 1.01 did not,
+    and the second trial silently waited for the first)."""
+    resources = spec.resources
+    cpus = resources.cpus_per_worker - TRIAL_DRIVER_CPUS / resources.workers
+    cpus = math.floor(cpus / RAY_RESOURCE_UNIT) * RAY_RESOURCE_UNIT
+    return {"CPU": round(cpus, 4), **({"GPU": 1.0} if resources.use_gpu else {})}
 
 
 def this_machine(spec: SweepSpec) -> dict[str, float]:
@@ -38,7 +46,8 @@ def fit_problems(spec: SweepSpec, *, nodes: Sequence[Mapping[str, float]], where
     bundle, workers = worker_bundle(spec), spec.resources.workers
     largest = {name: max((node.get(name, 0.0) for node in nodes), default=0.0) for name in bundle}
     have = " and ".join(f"{_count(largest[name])} {name}s" for name in bundle)
-    asked = " and ".join(f"{_count(amount)} {name}{'s' if amount != 1 else ''}" for name, amount in bundle.items())
+    stated = {**bundle, "CPU": spec.resources.cpus_per_worker}  # the field's value, not less the trial's sliver
+    asked = " and ".join(f"{_count(amount)} {name}{'s' if amount != 1 else ''}" for name, amount in stated.items())
     if not any(all(node.get(name, 0.0) >= amount for name, amount in bundle.items()) for node in nodes):
         field = "resources.use_gpu" if largest.get("GPU", 1.0) < 1 else "resources.cpus_per_worker"
         return [f"{field}: each of a trial's {workers} Train worker(s) needs {asked} on one node, but {where} "
@@ -49,8 +58,8 @@ def fit_problems(spec: SweepSpec, *, nodes: Sequence[Mapping[str, float]], where
                 for node, count in zip(nodes, per_node, strict=True))
     fitting = sum(per_node) - (0 if spare else 1)
     if fitting < workers:
-        return [f"resources.workers: a trial needs {workers} Train workers of {asked} each at once (plus "
-                f"{TRIAL_DRIVER_CPUS} CPU for the trial itself), but {where} fits {max(fitting, 0)}; lower "
+        return [f"resources.workers: a trial needs {workers} Train workers of {asked} each at once (the "
+                f"trial's own {TRIAL_DRIVER_CPUS} CPU included), but {where} fits {max(fitting, 0)}; lower "
                 f"resources.workers or resources.cpus_per_worker; nothing was started"]
     return []
 

@@ -13,7 +13,10 @@ class ResourcesSpec(Section):
     workers: int = Field(default=1, ge=1, description="Ray Train workers per trial. Above 1 the base model "
                          "is FSDP2-sharded over them (each holds about 1/workers of its weights; gloo on CPU, NCCL "
                          "on GPU) and the adapter is replicated, its gradients averaged.")
-    cpus_per_worker: float = Field(default=1, gt=0, description="CPUs each Train worker reserves.")
+    cpus_per_worker: float = Field(default=1, gt=0, description="CPUs each Train worker reserves, and its torch "
+                                   "threads (rounded, at least 1). A trial holds workers × cpus_per_worker CPUs "
+                                   "(its own 0.01-CPU driver comes out of them): 1 per trial on a 2-core laptop "
+                                   "runs 2 trials at once.")
     use_gpu: bool = Field(default=False, description="Give each Train worker one GPU.")
 
 

@@ -24,7 +24,7 @@ RAY_NOISE = ("(raylet)", "WARNING", "Token authentication", "worker processes", 
 def test_piped_output_is_one_line_per_trial_event_and_no_ray_notices(tmp_path: Path, tiny_model_dir: Path,
                                                                      qa_data_path: Path):
     spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path,
-                                 resources={"workers": 1, "cpus_per_worker": 0.99},
+                                 resources={"workers": 1, "cpus_per_worker": 1},
                                  tracking={"wandb": {"mode": "disabled"}})
     # Pipes, as in CI or `| tee`: neither stdout nor stderr is a terminal.
     completed = subprocess.run([sys.executable, "-m", "sweeps", "run", str(spec_path),
