@@ -9,7 +9,6 @@ elsewhere (cluster → laptop) still reads.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
+from sweeps.core.files import write_atomically
 from sweeps.core.layout import CHECKPOINT_INFO, CHECKPOINT_NAME, CHOSEN_FILE, TRAIN_DIR, TRIAL_ID
 from sweeps.core.values import best_by
 
@@ -87,10 +87,7 @@ def choose_checkpoint(*, sweep_dir: Path, trial_id: str, name: str | None = None
               "step": checkpoint.step, "metric": spec.search.metric,
               "value": checkpoint.metrics.get(spec.search.metric), "params": checkpoint.params,
               "chosen_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    chosen_file = Path(sweep_dir) / CHOSEN_FILE
-    partial = chosen_file.with_suffix(".json.partial")
-    partial.write_text(json.dumps(record, indent=2))
-    os.replace(partial, chosen_file)  # atomic: a reader never sees half a record
+    write_atomically(Path(sweep_dir) / CHOSEN_FILE, json.dumps(record, indent=2))
     return record
 
 

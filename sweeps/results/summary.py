@@ -11,6 +11,7 @@ from rich.table import Table
 
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
+from sweeps.core.files import write_atomically
 from sweeps.core.layout import SUMMARY_FILE
 from sweeps.core.values import format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
@@ -54,7 +55,7 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
         unfinished=sum(s.state not in ("TERMINATED", "ERROR") for s in summaries),
         wall_seconds=wall_seconds,
     )
-    Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.__dict__, indent=2))
+    write_atomically(Path(spec.sweep_dir, SUMMARY_FILE), json.dumps(summary.__dict__, indent=2))
     return summary
 
 
