@@ -11,6 +11,8 @@ the way to change them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any
 
 import optuna
@@ -40,6 +42,10 @@ class SweepSearch(OptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id in self._completed_trials or isinstance(self.metric, list):
             return super().on_trial_complete(trial_id, result=result, error=error)
+        if self._told(trial_id):
+            # A resumed sweep restarts a trial that ended after Tune's last snapshot; the study has its end.
+            self._completed_trials.add(trial_id)
+            return None
         if result:  # Tune does not pass the report that made the scheduler stop a trial to on_trial_result
             self._report(trial_id, result)
         # A failed trial is pruned too, not FAIL (which TPE ignores): a config that diverges or crashes is one the
@@ -59,5 +65,34 @@ class SweepSearch(OptunaSearch):
         step = int(result.get("step") or result.get("training_iteration") or 0)
         reported = self._reported_steps.setdefault(trial_id, set())
         if value is not None and step not in reported:
-            self._ot_trials[trial_id].report(float(value), step)
+            with suppress(optuna.exceptions.UpdateFinishedTrialError):  # told already: see on_trial_complete
+                self._ot_trials[trial_id].report(float(value), step)
             reported.add(step)
+
+    def _told(self, trial_id: str) -> bool:
+        """Whether the study holds the end of this trial already (trial numbers index a study's trials)."""
+        return self._ot_study.get_trials(deepcopy=False)[self._ot_trials[trial_id].number].state.is_finished()
+
+
+def settle_study(study: optuna.Study, *, metric: str, trials: Mapping[str, Any]) -> list[int]:
+    """Tell the study what became of the trials a dead driver left running in it, so that it and Tune agree
+    trial by trial; ``trials`` maps each Tune trial id to its Tune trial (``status``, ``last_result``). A trial
+    whose Tune trial ended is told as :class:`SweepSearch` would have told it; one Tune never recorded (the
+    driver died between asking the sampler and saving Tune's state) never ran, and fails, which TPE ignores.
+    Trials still unfinished in Tune stay running for the next resume. Returns the numbers told."""
+    told = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        tune_trial = trials.get(trial.user_attrs.get(TUNE_TRIAL_ID))
+        if tune_trial is None:
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        elif tune_trial.status in ("TERMINATED", "ERROR"):
+            last = tune_trial.last_result or {}
+            finished = tune_trial.status == "TERMINATED" and last.get("training_finished", True)
+            if finished and last.get(metric) is not None:
+                study.tell(trial.number, float(last[metric]))
+            else:
+                study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+        else:
+            continue
+        told.append(trial.number)
+    return told

@@ -5,7 +5,9 @@ the Train run is named after the trial id, so a restarted trial continues its ow
 ``TuneReportCallback`` forwards rank 0's reports into the Tune trial.
 
 A trial whose workers run out of memory starts its Train run again with half the micro-batch and twice the
-gradient accumulation (the same effective batch), until the micro-batch is 1.
+gradient accumulation (the same effective batch), until the micro-batch is 1. Any other failure (a lost node,
+an error in training) fails the trial, and Tune starts it again up to ``resources.max_failures`` times; each
+start goes on from the run's latest checkpoint.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ def run_trial(config: dict[str, Any], *, spec: SweepSpec, searched: tuple[str, .
 
 def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[dict[str, Any]], None] | None,
               oom_retries: int) -> None:
-    """One Train run of the trial. Started again, it restores the run's checkpoints (same name), and the
-    workers report only the steps after the latest (:func:`trainer.report.last_reported_step`)."""
+    """One Train run of the trial. Started again (same name), Ray restores the run's checkpoints and the
+    workers go on from the latest (:func:`trainer.train_loop.train_trial`)."""
     import ray.train
     import ray.tune
     from ray.train.torch import TorchTrainer

@@ -68,10 +68,12 @@ def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = Non
                         f"Continue it with `finesweep resume {spec.sweep_dir}`, or give another name (name=...) "
                         f"or storage.path.")
     from sweeps.results.summary import summarise_run
+    from sweeps.run.driver import exit_at_second_interrupt
     from sweeps.run.progress import LiveTrialTable
     from sweeps.run.runner import run_sweep
 
     started = time.monotonic()
+    exit_at_second_interrupt(spec.sweep_dir)
     run_sweep(spec, address=address, callbacks=[LiveTrialTable(metric=spec.search.metric, mode=spec.search.mode)])
     summary = summarise_run(spec, wall_seconds=time.monotonic() - started)
     out.print(summary.text(), highlight=False)
@@ -79,14 +81,16 @@ def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = Non
 
 @app.command()
 def resume(sweep_dir: SweepDir, address: Address = None) -> None:
-    """Continue an interrupted sweep: finished trials are kept, the rest run again."""
+    """Continue an interrupted sweep: finished trials are kept, the rest go on from their latest checkpoints."""
     from sweeps.results.summary import summarise_run
+    from sweeps.run.driver import exit_at_second_interrupt
     from sweeps.run.runner import resume_sweep
 
     spec = read_spec(sweep_dir)
     if not (Path(sweep_dir) / TUNE_DIR).is_dir():
         raise UserError(f"{sweep_dir}: the sweep never started (no {TUNE_DIR}/); use `finesweep run` instead")
     started = time.monotonic()
+    exit_at_second_interrupt(sweep_dir)
     resume_sweep(sweep_dir, address=address)
     out.print(summarise_run(spec, wall_seconds=time.monotonic() - started).text(), highlight=False)
 

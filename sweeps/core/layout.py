@@ -9,6 +9,7 @@ TRAIN_DIR = "train"  # Ray Train runs, one per trial id, holding the kept adapte
 JOURNAL_FILE = "optuna.journal"  # Optuna JournalStorage: the study survives crashes; optuna-dashboard reads it
 SUMMARY_FILE = "summary.json"  # written when a run ends: best trial, counts, wall time
 CHOSEN_FILE = "chosen.json"  # the checkpoint picked in the dashboard: what `finesweep export` takes by default
+DRIVER_FILE = "driver.json"  # the process running the sweep, so `resume` can tell a live one from a dead one
 
 # A sweep's name is its folder's name: a plain name, never `..` or a path.
 SWEEP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

@@ -18,7 +18,10 @@ planned length) and ``sim_cost``, the compute spent so far in the curves file's 
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 SIM_COST = "sim_cost"  # the compute the replayed run had spent at this report (the curves file's cost_unit)
 REPLAYED_RUN = "replayed_run"  # 0-based index of the replayed run among the file's runs
 DISTANCE = "replay_distance"  # distance from the proposed config to the replayed run
+PLAYED_FILE = "played.json"  # a replayed trial's Tune checkpoint: how many points it has reported
 
 
 class RunIndex:
@@ -141,9 +145,22 @@ class ReplayLedger(tune.Callback):
 
 
 def replay_trial(config: dict[str, Any], *, replay: Replay) -> None:
-    """A Tune function trainable: report every point of the replayed run until the scheduler stops it."""
-    for metrics in replay.reports(config):
-        tune.report(metrics)
+    """A Tune function trainable: report every point of the replayed run until the scheduler stops it. Each
+    report carries a Tune checkpoint holding the points played so far, so a trial Tune starts again (its
+    node was lost) goes on after them: Tune's record of it has every point once."""
+    played = _points_played()
+    for points, metrics in enumerate(itertools.islice(replay.reports(config), played, None), start=played + 1):
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder, PLAYED_FILE).write_text(json.dumps({"points": points}))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def _points_played() -> int:
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return 0
+    with checkpoint.as_directory() as folder:
+        return json.loads(Path(folder, PLAYED_FILE).read_text())["points"]
 
 
 def replay_trainable(curves: Curves, *, space: SearchSpace):

@@ -12,8 +12,12 @@ import yaml
 
 from sweeps.config.loading import read_spec
 from sweeps.config.space import effective_space
+from sweeps.core.errors import UserError
+from sweeps.core.files import cut_torn_line, write_atomically
 from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
 from sweeps.core.net import free_loopback_port
+from sweeps.run.driver import claim_sweep, record_ray_session
+from sweeps.run.storage import check_storage
 from sweeps.run.warm_start import past_trials, reference_curves
 from trainer.trainable import run_trial
 
@@ -38,25 +42,48 @@ def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequenc
     workers would go stale in a reused actor, but a fresh Python worker per trial dominates a replay's cost.
     """
     sweep_dir = prepare_sweep_dir(spec)
-    init_ray(address)
+    claim_sweep(sweep_dir)
+    if init_ray(address):
+        record_ray_session(sweep_dir)
     return build_tuner(spec, sweep_dir=sweep_dir, callbacks=callbacks, trainable=trainable,
                        reuse_actors=reuse_actors).fit()
 
 
 def resume_sweep(sweep_dir: Path, *, address: str | None = None) -> ResultGrid:
-    """Continue an interrupted sweep: finished trials are kept, unfinished and failed ones run again, and
-    the searcher continues from its saved state and the study journal."""
+    """Continue an interrupted sweep: finished trials are kept, unfinished and failed ones go on from their
+    latest checkpoints, and the searcher continues from its saved state and the study journal. The journal's
+    last line, torn if the driver died writing it, is cut first; afterwards the study is told what became of
+    trials the dead driver had not told it about (:func:`search_spaces.study.settle_study`)."""
     from ray import tune
 
     spec = read_spec(sweep_dir)
-    init_ray(address)
+    check_storage(Path(sweep_dir))
+    claim_sweep(sweep_dir)
+    cut_torn_line(Path(sweep_dir) / JOURNAL_FILE)  # Optuna skips it on reading, but would append to it
+    if init_ray(address):
+        record_ray_session(sweep_dir)
     tuner = tune.Tuner.restore(str(Path(sweep_dir).resolve() / TUNE_DIR), trainable=trial_trainable(spec),
                                resume_unfinished=True, resume_errored=False, restart_errored=True)
-    return tuner.fit()
+    results = tuner.fit()
+    _settle_study(spec, sweep_dir=Path(sweep_dir))
+    return results
 
 
-def init_ray(address: str | None) -> None:
-    """Connect to ``address`` or RAY_ADDRESS (set inside a submitted job), else start an embedded Ray."""
+def _settle_study(spec: SweepSpec, *, sweep_dir: Path) -> None:
+    import optuna
+    from ray import tune
+
+    from search_spaces.searcher import journal_storage
+    from search_spaces.study import settle_study
+
+    trials = tune.ExperimentAnalysis(str(sweep_dir.resolve() / TUNE_DIR)).trials
+    study = optuna.load_study(study_name=spec.name, storage=journal_storage(sweep_dir / JOURNAL_FILE))
+    settle_study(study, metric=spec.search.metric, trials={trial.trial_id: trial for trial in trials})
+
+
+def init_ray(address: str | None) -> bool:
+    """Connect to ``address`` or RAY_ADDRESS (set inside a submitted job), else start an embedded Ray; whether
+    it started one."""
     import ray
 
     # Tune's newer console output prints banners even at verbose=0; the live table is finesweep's.
@@ -64,7 +91,7 @@ def init_ray(address: str | None) -> None:
     address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
-        return
+        return False
     # Embedded, on a GCS port chosen here so that RAY_ADDRESS reaches every Ray process. Without it,
     # Train V2's placement-group cleaner auto-detects the cluster, fails as soon as a second Ray runs on
     # the machine (another sweep, a test), and the CPUs of ASHA-stopped trials are never freed: the next
@@ -75,6 +102,7 @@ def init_ray(address: str | None) -> None:
     os.environ["RAY_ADDRESS"] = f"127.0.0.1:{port}"
     # The dashboard stays on: Train V2 needs its State API to clean up after stopped trials.
     ray.init(address="local", ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+    return True
 
 
 def trial_trainable(spec: SweepSpec, trainable: Callable[[dict[str, Any]], None] | None = None):
@@ -88,6 +116,8 @@ def trial_trainable(spec: SweepSpec, trainable: Callable[[dict[str, Any]], None]
 def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callback] = (),
                 trainable: Callable[[dict[str, Any]], None] | None = None, reuse_actors: bool = False):
     from ray import tune
+
+    from sweeps.run.results_log import ResultsInSweepDir
 
     return tune.Tuner(
         trial_trainable(spec, trainable),
@@ -105,8 +135,11 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
         run_config=tune.RunConfig(
             name=TUNE_DIR,
             storage_path=str(sweep_dir),
-            callbacks=[*tracking_callbacks(spec), *callbacks],
-            failure_config=tune.FailureConfig(max_failures=0),
+            callbacks=[ResultsInSweepDir(), *tracking_callbacks(spec), *callbacks],
+            failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
+            # Only trainables without a Train run report Tune checkpoints (replay: the point reached); a
+            # restarted trial needs only the latest.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=0,
         ),
     )
@@ -118,11 +151,15 @@ def _trial_id(trial) -> str:
 
 
 def prepare_sweep_dir(spec: SweepSpec) -> Path:
-    """Create the sweep directory and save the resolved spec in it, so results are read without the original."""
+    """Create the sweep directory and save the resolved spec in it, so results are read without the original;
+    a UserError, and nothing created, when the storage cannot take them."""
     sweep_dir = Path(spec.sweep_dir)
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    (sweep_dir / TRAIN_DIR).mkdir(exist_ok=True)
-    (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    check_storage(sweep_dir)
+    try:
+        (sweep_dir / TRAIN_DIR).mkdir(parents=True, exist_ok=True)
+        write_atomically(sweep_dir / SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    except OSError as error:
+        raise UserError(f"storage.path: cannot write {sweep_dir} ({error.strerror}); nothing was started") from None
     return sweep_dir
 
 
