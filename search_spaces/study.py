@@ -11,7 +11,7 @@ the way to change them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -35,15 +35,18 @@ class SweepSearch(OptunaSearch):
         return config
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        if isinstance(self.metric, list) or trial_id in self._completed_trials:
+        if isinstance(self.metric, list):
             return super().on_trial_result(trial_id, result)
-        self._report(trial_id, result)
+        if trial_id not in self._completed_trials:  # else the study holds its end: see on_trial_complete
+            self._report(trial_id, result)
+        return None
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        if trial_id in self._completed_trials or isinstance(self.metric, list):
+        if isinstance(self.metric, list):
             return super().on_trial_complete(trial_id, result=result, error=error)
-        if self._told(trial_id):
-            # A resumed sweep restarts a trial that ended after Tune's last snapshot; the study has its end.
+        if trial_id in self._completed_trials or self._told(trial_id):
+            # A resume runs again a trial that ended after Tune's last snapshot, or one that failed (its new
+            # attempt has a study trial of its own, see settle_study): the study holds the end of this one.
             self._completed_trials.add(trial_id)
             return None
         if result:  # Tune does not pass the report that made the scheduler stop a trial to on_trial_result
@@ -79,7 +82,10 @@ def settle_study(study: optuna.Study, *, metric: str, trials: Mapping[str, Any])
     trial by trial; ``trials`` maps each Tune trial id to its Tune trial (``status``, ``last_result``). A trial
     whose Tune trial ended is told as :class:`SweepSearch` would have told it; one Tune never recorded (the
     driver died between asking the sampler and saving Tune's state) never ran, and fails, which TPE ignores.
-    Trials still unfinished in Tune stay running for the next resume. Returns the numbers told."""
+    Trials still unfinished in Tune stay running for the next resume. Returns the numbers told.
+
+    Ray's ``OptunaSearch`` ignores (and this class suppresses) what Tune says of a trial the study holds as
+    ended, so a trial that a resume runs again gets a new study trial (:func:`reopen_trials`), told here."""
     told = []
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         tune_trial = trials.get(trial.user_attrs.get(TUNE_TRIAL_ID))
@@ -96,3 +102,16 @@ def settle_study(study: optuna.Study, *, metric: str, trials: Mapping[str, Any])
             continue
         told.append(trial.number)
     return told
+
+
+def reopen_trials(study: optuna.Study, *, tune_trial_ids: Collection[str]) -> list[str]:
+    """A new running study trial (same parameters, same Tune trial id) for each of ``tune_trial_ids`` whose
+    latest study trial has ended: failed trials that a resume runs again. The failed attempt stays in the
+    study as it was told (pruned); :func:`settle_study` tells the new one how it ended. Returns the ids."""
+    latest = {trial.user_attrs.get(TUNE_TRIAL_ID): trial for trial in study.get_trials(deepcopy=False)}
+    reopened = [tune_id for tune_id in tune_trial_ids if tune_id in latest and latest[tune_id].state.is_finished()]
+    for tune_id in reopened:
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.RUNNING, params=latest[tune_id].params,
+            distributions=latest[tune_id].distributions, user_attrs={TUNE_TRIAL_ID: tune_id}))
+    return reopened

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +93,8 @@ def report_again(reports: list[dict[str, Any]], *, checkpoint_path: str) -> None
     kept = {}
     if Path(checkpoint_path).parent.is_dir():  # storage this process can list (a local or mounted folder)
         for info_file in Path(checkpoint_path).parent.glob(f"checkpoint_*/{CHECKPOINT_INFO}"):
-            kept[json.loads(info_file.read_text())["step"]] = str(info_file.parent)
+            with suppress(ValueError):  # a folder a full disk cut short: no report points at it
+                kept[json.loads(info_file.read_text())["step"]] = str(info_file.parent)
     for report in reports:
         path = kept.get(report["step"])
         ray.train.report({**report, **({CHECKPOINT_PATH: path} if path else {})})
@@ -156,8 +157,10 @@ class RayReportCallback(TrainerCallback):
                 # checkpoints, so `full` and `freeze` go on from a checkpoint with fresh moments.
                 save_training_state(checkpoint_dir, state=state, optimizer=optimizer, lr_scheduler=lr_scheduler,
                                     with_optimizer=isinstance(model, PeftModel))
+                # What the folder holds, so a reader can tell a whole checkpoint from one a full disk cut short.
+                files = {path.name: path.stat().st_size for path in Path(checkpoint_dir).iterdir()}
                 info = {"step": state.global_step, "params": self.params, "metrics": metrics,
-                        "reports": self.history}
+                        "reports": self.history, "files": files}
                 Path(checkpoint_dir, CHECKPOINT_INFO).write_text(json.dumps(info, indent=2))
                 checkpoint = ray.train.Checkpoint.from_directory(checkpoint_dir)
             ray.train.report(metrics, checkpoint=checkpoint)

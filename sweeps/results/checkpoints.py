@@ -48,19 +48,32 @@ def trial_checkpoint_dir(*, sweep_dir: Path, trial_id: str) -> Path:
 
 
 def kept_checkpoints(*, sweep_dir: Path, trial_id: str) -> list[KeptCheckpoint]:
-    """The complete checkpoints of a trial, oldest first (a folder still being written is left out)."""
+    """The whole checkpoints of a trial, oldest first: a folder still being written, or cut short by a full
+    disk, is left out."""
     kept = []
     for folder in sorted(trial_checkpoint_dir(sweep_dir=sweep_dir, trial_id=trial_id).glob("checkpoint_*")):
-        info_file = folder / CHECKPOINT_INFO
-        if not all((folder / name).is_file() for name in (*ADAPTER_FILES, CHECKPOINT_INFO)):
+        info = _whole_checkpoint_info(folder)
+        if info is None:
             continue
-        info = json.loads(info_file.read_text())
         kept.append(KeptCheckpoint(
             trial_id=trial_id, name=folder.name, path=str(folder), step=info.get("step"),
             metrics=info.get("metrics", {}), params=info.get("params", {}),
             size_bytes=sum(file.stat().st_size for file in folder.iterdir() if file.is_file()),
         ))
     return sorted(kept, key=lambda checkpoint: checkpoint.step or 0)
+
+
+def _whole_checkpoint_info(folder: Path) -> dict[str, Any] | None:
+    """The checkpoint's finesweep.json if every file it lists has the size it lists (checkpoints from before
+    the list: the adapter files are there); None for a partial folder."""
+    try:
+        info = json.loads((folder / CHECKPOINT_INFO).read_text())
+    except (OSError, ValueError):
+        return None
+    sizes = info.get("files") or dict.fromkeys(ADAPTER_FILES)
+    whole = all((folder / name).is_file() and size in (None, (folder / name).stat().st_size)
+                for name, size in sizes.items() if name != CHECKPOINT_INFO)
+    return info if whole else None
 
 
 def find_checkpoint(*, sweep_dir: Path, trial_id: str, name: str | None = None) -> KeptCheckpoint:

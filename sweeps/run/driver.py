@@ -37,9 +37,9 @@ MARKER_ENV = "FINESWEEP_DRIVER"  # inherited by every process of the Ray a drive
 LEFTOVER_EXIT_S = 30  # a killed process exits in milliseconds, but a loaded machine may take seconds to run it
 
 
-def claim_sweep(sweep_dir: Path) -> None:
-    """Make this process the driver of ``sweep_dir``: a UserError if the recorded one still runs; the Ray
-    processes a dead one left are stopped first."""
+def claim_sweep(sweep_dir: Path) -> dict[str, Any] | None:
+    """Make this process the driver of ``sweep_dir`` and return the previous driver's record: a UserError if
+    that one still runs; the Ray processes a dead one left are stopped first."""
     previous = _recorded(sweep_dir)
     if previous and _alive(previous):
         raise UserError(f"{sweep_dir} is being run by process {previous['pid']} on this machine; nothing was "
@@ -51,6 +51,7 @@ def claim_sweep(sweep_dir: Path) -> None:
     record = {"pid": os.getpid(), "started": psutil.Process().create_time(), "host": socket.gethostname(),
               "marker": marker}
     write_atomically(Path(sweep_dir) / DRIVER_FILE, json.dumps(record, indent=2))
+    return previous
 
 
 def record_ray_session(sweep_dir: Path) -> None:

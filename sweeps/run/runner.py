@@ -18,6 +18,7 @@ from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
 from sweeps.core.net import free_loopback_port
 from sweeps.run.driver import claim_sweep, record_ray_session
 from sweeps.run.storage import check_storage
+from sweeps.run.tune_state import finish_interrupted_copy
 from sweeps.run.warm_start import past_trials, reference_curves
 from trainer.trainable import run_trial
 
@@ -51,34 +52,46 @@ def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequenc
 
 def resume_sweep(sweep_dir: Path, *, address: str | None = None) -> ResultGrid:
     """Continue an interrupted sweep: finished trials are kept, unfinished and failed ones go on from their
-    latest checkpoints, and the searcher continues from its saved state and the study journal. The journal's
-    last line, torn if the driver died writing it, is cut first; afterwards the study is told what became of
-    trials the dead driver had not told it about (:func:`search_spaces.study.settle_study`)."""
+    latest checkpoints, and the searcher continues from its saved state and the study journal. First, Tune
+    state a full disk cut short is copied again from the dead driver's session (:mod:`sweeps.run.tune_state`)
+    and the journal's last line, torn if the driver died writing it, is cut; afterwards the study is told what
+    became of trials the dead driver had not told it about (:func:`search_spaces.study.settle_study`)."""
     from ray import tune
+
+    from search_spaces.study import reopen_trials, settle_study
 
     spec = read_spec(sweep_dir)
     check_storage(Path(sweep_dir))
-    claim_sweep(sweep_dir)
+    previous = claim_sweep(sweep_dir) or {}
+    finish_interrupted_copy(Path(sweep_dir), ray_session=previous.get("ray_session"))
     cut_torn_line(Path(sweep_dir) / JOURNAL_FILE)  # Optuna skips it on reading, but would append to it
     if init_ray(address):
         record_ray_session(sweep_dir)
+    study = _study(spec, sweep_dir=Path(sweep_dir))
+    # A failed trial goes on from its latest checkpoint under its own id (Tune's "restart" would start it anew
+    # under another id, unknown to the searcher), as a new attempt in the study.
+    reopen_trials(study, tune_trial_ids=[trial.trial_id for trial in _tune_trials(Path(sweep_dir))
+                                         if trial.status == "ERROR"])
     tuner = tune.Tuner.restore(str(Path(sweep_dir).resolve() / TUNE_DIR), trainable=trial_trainable(spec),
-                               resume_unfinished=True, resume_errored=False, restart_errored=True)
+                               resume_unfinished=True, resume_errored=True, restart_errored=False)
     results = tuner.fit()
-    _settle_study(spec, sweep_dir=Path(sweep_dir))
+    settle_study(study, metric=spec.search.metric,
+                 trials={trial.trial_id: trial for trial in _tune_trials(Path(sweep_dir))})
     return results
 
 
-def _settle_study(spec: SweepSpec, *, sweep_dir: Path) -> None:
+def _study(spec: SweepSpec, *, sweep_dir: Path):
     import optuna
-    from ray import tune
 
     from search_spaces.searcher import journal_storage
-    from search_spaces.study import settle_study
 
-    trials = tune.ExperimentAnalysis(str(sweep_dir.resolve() / TUNE_DIR)).trials
-    study = optuna.load_study(study_name=spec.name, storage=journal_storage(sweep_dir / JOURNAL_FILE))
-    settle_study(study, metric=spec.search.metric, trials={trial.trial_id: trial for trial in trials})
+    return optuna.load_study(study_name=spec.name, storage=journal_storage(sweep_dir / JOURNAL_FILE))
+
+
+def _tune_trials(sweep_dir: Path) -> list[Any]:
+    from ray import tune
+
+    return tune.ExperimentAnalysis(str(sweep_dir.resolve() / TUNE_DIR)).trials
 
 
 def init_ray(address: str | None) -> bool:

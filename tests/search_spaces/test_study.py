@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from search_spaces.past_trials import IMPORTED_FROM, copied_trial, recorded_trial
 from search_spaces.searcher import build_searcher, journal_storage
 from search_spaces.space import SearchSpace
-from search_spaces.study import TUNE_TRIAL_ID, settle_study
+from search_spaces.study import TUNE_TRIAL_ID, reopen_trials, settle_study
 
 SPACE = TypeAdapter(SearchSpace).validate_python({
     "training.learning_rate": {"type": "loguniform", "low": 1e-5, "high": 1e-3},
@@ -106,6 +106,28 @@ def test_settling_tells_the_study_what_became_of_the_trials_a_dead_driver_left_r
     assert states == {"done": (TrialState.COMPLETE, 1.5), "stopped": (TrialState.PRUNED, None),
                       "failed": (TrialState.PRUNED, None), "running": (TrialState.RUNNING, None),
                       "never-ran": (TrialState.FAIL, None)}
+
+
+def test_a_failed_trial_that_a_resume_runs_again_is_a_new_attempt_in_the_study(tmp_path: Path):
+    journal = tmp_path / "study.journal"
+    searcher = build(journal, algorithm="random")
+    searcher.suggest("failed")
+    searcher.on_trial_complete("failed", error=True)
+    searcher.suggest("finished")
+    searcher.on_trial_complete("finished", result=report(searcher, "finished", losses=[2.0], finished=True))
+    study = optuna.load_study(study_name="sweep", storage=journal_storage(journal))
+    assert reopen_trials(study, tune_trial_ids=["failed", "unknown"]) == ["failed"]
+    first, _, again = trials(journal)
+    assert (first.state, again.state) == (TrialState.PRUNED, TrialState.RUNNING)
+    assert again.params == first.params and again.user_attrs[TUNE_TRIAL_ID] == "failed"
+    # What Tune then says of the failed id reaches neither attempt; settling tells the new one its end.
+    searcher.on_trial_result("failed", {"eval_loss": 1.0, "step": 30, "training_iteration": 1})
+    searcher.on_trial_complete("failed", result={"eval_loss": 1.0, "training_finished": True})
+    settle_study(study, metric="eval_loss", trials={"failed": SimpleNamespace(
+        status="TERMINATED", last_result={"eval_loss": 1.0, "training_finished": True})})
+    first, _, again = trials(journal)
+    assert first.state == TrialState.PRUNED and first.intermediate_values == {}
+    assert again.state == TrialState.COMPLETE and again.value == 1.0
 
 
 def _recorded(lr: float, r: int, alpha: int, *, loss: float) -> optuna.trial.FrozenTrial | None:
