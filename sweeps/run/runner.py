@@ -150,9 +150,6 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
             storage_path=str(sweep_dir),
             callbacks=[ResultsInSweepDir(), *tracking_callbacks(spec), *callbacks],
             failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
-            # Only trainables without a Train run report Tune checkpoints (replay: the point reached); a
-            # restarted trial needs only the latest.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             verbose=0,
         ),
     )

@@ -74,9 +74,10 @@ def unreadable_files(sweep_dir: Path) -> list[str]:
 
 
 def study_disagreements(sweep_dir: Path) -> list[str]:
-    """Where the sweep's Optuna study and Tune's results tell different stories, trial by trial: each Tune
-    trial has exactly one study trial carrying its id, complete with Tune's last value when it finished
-    training, pruned when it stopped early or failed; every other study trial failed without running."""
+    """Where the sweep's Optuna study and Tune's results tell different stories, trial by trial: the latest
+    study trial carrying each Tune trial's id is complete with Tune's last value when the trial finished
+    training, pruned when it stopped early or failed; earlier ones are attempts that failed (pruned) before a
+    resume ran the trial again; every other study trial failed without running."""
     import optuna
 
     from search_spaces.searcher import journal_storage
@@ -87,23 +88,23 @@ def study_disagreements(sweep_dir: Path) -> list[str]:
     spec = read_spec(sweep_dir)
     study = optuna.load_study(study_name=spec.name, storage=journal_storage(Path(sweep_dir) / JOURNAL_FILE))
     tune_trials = {summary.trial_id: summary for summary in trial_summaries(Path(sweep_dir), spec)}
-    problems, matched = [], {}
+    problems, attempts = [], {}
     for trial in study.trials:
         tune_id = trial.user_attrs.get(TUNE_TRIAL_ID)
         if tune_id in tune_trials:
-            matched.setdefault(tune_id, []).append(trial)
+            attempts.setdefault(tune_id, []).append(trial)
         elif trial.state != optuna.trial.TrialState.FAIL:
             problems.append(f"study trial {trial.number} ({trial.state.name}) names no Tune trial ({tune_id})")
     for tune_id, summary in tune_trials.items():
-        trials = matched.get(tune_id, [])
-        if len(trials) != 1:
-            problems.append(f"Tune trial {tune_id} has {len(trials)} study trials")
-            continue
-        trial, finished = trials[0], summary.state == "TERMINATED" and not summary.stopped_early
+        *failed, trial = attempts.get(tune_id) or [None]
+        finished = summary.state == "TERMINATED" and not summary.stopped_early
         expected = optuna.trial.TrialState.COMPLETE if finished else optuna.trial.TrialState.PRUNED
-        if trial.state != expected or (finished and trial.value != summary.last_value):
+        if trial is None or trial.state != expected or (finished and trial.value != summary.last_value):
             problems.append(f"Tune trial {tune_id} ({summary.state}, last {spec.search.metric} "
-                            f"{summary.last_value}) is study trial {trial.number} {trial.state.name} {trial.value}")
+                            f"{summary.last_value}) is study trial {trial and trial.number} "
+                            f"{trial and trial.state.name} {trial and trial.value}")
+        problems += [f"study trial {attempt.number} of {tune_id} is {attempt.state.name}, not a failed attempt"
+                     for attempt in failed if attempt.state != optuna.trial.TrialState.PRUNED]
     return problems
 
 

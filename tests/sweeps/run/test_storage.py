@@ -5,7 +5,6 @@ being written but leaves the trial's earlier checkpoints, results and best whole
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -14,12 +13,10 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from sweeps.config.loading import read_spec
 from sweeps.core.layout import SPEC_FILE, TUNE_DIR
 from sweeps.results.checkpoints import kept_checkpoints
-from sweeps.results.reading import trial_summaries
 from sweeps.run.storage import MIN_FREE_BYTES
-from tests.helpers.faults import result_rows, unreadable_files, wait_for
+from tests.helpers.faults import result_rows, study_disagreements, unreadable_files, wait_for
 from tests.helpers.filesystems import fill, tmpfs
 from tests.helpers.killed_sweep import SWEEP_TIMEOUT_S, cli
 from tests.helpers.ray_cluster import laptop_env
@@ -80,30 +77,42 @@ def test_a_disk_filling_mid_trial_leaves_the_earlier_checkpoints_whole(tmp_path:
         spec_path = write_tiny_sweep(tmp_path / "sweep.yaml", model_dir=tiny_model_dir, data_path=qa_data_path,
                                      name="filled", scheduler={"name": "none"},
                                      tracking={"wandb": {"mode": "disabled"}},
-                                     training={"max_steps": 9, "eval_every_steps": 3, "batch_size": 8},
+                                     # 20 reports: the disk fills after the first, long before the last.
+                                     training={"max_steps": 60, "eval_every_steps": 3, "batch_size": 8},
                                      search={"num_trials": 1, "seed": 0}, resources={"max_failures": 0},
                                      storage={"path": str(disk / "runs")})
         sweep_dir = disk / "runs" / "filled"
         run = cli("run", str(spec_path), env=laptop_env(), log=tmp_path / "run.log")
         try:
             wait_for(lambda: run.poll() is not None or any(result_rows(sweep_dir).values()),
-                     timeout=SWEEP_TIMEOUT_S, what="the first report", interval=0.2)
+                     timeout=SWEEP_TIMEOUT_S, what="the first report", interval=0.1)
             filler = fill(disk)
             run.wait(timeout=SWEEP_TIMEOUT_S)
         finally:
             run.kill()
+        output = (tmp_path / "run.log").read_text()
         [trial_id] = result_rows(sweep_dir)
-        first = kept_checkpoints(sweep_dir=sweep_dir, trial_id=trial_id)[0]
-        assert first.step == 3 and json.loads(Path(first.path, "finesweep.json").read_text())["step"] == 3
-        assert load_file(Path(first.path, "adapter_model.safetensors"))  # the adapter reloads
-        assert unreadable_files(sweep_dir) == []
-        summary = trial_summaries(sweep_dir, read_spec(sweep_dir))[0]
-        assert summary.best_checkpoint and Path(summary.best_checkpoint).name in {
-            checkpoint.name for checkpoint in kept_checkpoints(sweep_dir=sweep_dir, trial_id=trial_id)}
-        filler.unlink()  # room again: the sweep goes on from what the full disk left
+        recorded = result_rows(sweep_dir)[trial_id]
+        assert not recorded[-1]["training_finished"], output[-3000:]  # the full disk stopped it
+        # The checkpoint being written is left cut short, and no reader takes it: the earlier ones are whole.
+        kept = kept_checkpoints(sweep_dir=sweep_dir, trial_id=trial_id)
+        partial = {folder.name for folder in (sweep_dir / "train" / trial_id).glob("checkpoint_*")} - {
+            checkpoint.name for checkpoint in kept}
+        assert kept and all(load_file(Path(checkpoint.path, "adapter_model.safetensors")) for checkpoint in kept)
+        best = min(recorded, key=lambda row: row["eval_loss"])
+        assert Path(best["checkpoint_path"]).name in {checkpoint.name for checkpoint in kept}
+        filler.unlink()  # room again: resume mends what the full disk cut short and goes on from what it left
         resumed = subprocess.run([sys.executable, "-m", "sweeps", "resume", str(sweep_dir)], env=laptop_env(),
                                  capture_output=True, text=True, timeout=SWEEP_TIMEOUT_S)
         assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+        assert [problem for problem in unreadable_files(sweep_dir)
+                if not any(f"/{name}/" in problem for name in partial)] == []
         rows = result_rows(sweep_dir)[trial_id]
-        assert [row["step"] for row in rows] == [3, 6, 9] and rows[-1]["training_finished"]
-        assert {row["resumed_from_step"] for row in rows[1:]} <= {3, 6}
+        assert [row["step"] for row in rows] == list(range(3, 61, 3)) and rows[-1]["training_finished"]
+        # Reports the driver had not recorded before the disk filled come again as they were (resumed_from_step
+        # 0); the rest trained on from the latest whole checkpoint, at or after the last recorded report.
+        [resumed_from] = {row["resumed_from_step"] for row in rows[len(recorded):]} - {0}
+        assert resumed_from >= recorded[-1]["step"]
+        assert study_disagreements(sweep_dir) == []
+        print(f"\nfull disk after {len(recorded)} of 20 reports: {len(kept)} whole checkpoints kept, "
+              f"{len(partial)} cut short and passed over; resumed from step {resumed_from}")
