@@ -84,17 +84,7 @@ def test_a_trial_on_a_lost_node_goes_on_from_its_checkpoint_on_the_survivor(clus
     sweep_dir = tmp_path / "runs" / "lost-node"
     head_node = head_node_id(cluster)
     run = driver("run", str(spec_path), cluster=cluster, log=tmp_path / "run.log")
-    try:
-        def on_worker() -> tuple[str, list[dict]] | None:  # a trial with a checkpoint on the worker node
-            return next(((trial, rows) for trial, rows in result_rows(sweep_dir).items() if rows
-                         and rows[-1]["node_id"] != head_node and not rows[-1]["training_finished"]), None)
-
-        victim, before = wait_for(lambda: run.poll() is not None or on_worker(), timeout=SWEEP_TIMEOUT_S,
-                                  what="a report from the trial on the worker node", interval=0.5)
-        cluster.kill_raylet(len(cluster.processes) - 1)  # the newest node, never the head
-        run.wait(timeout=SWEEP_TIMEOUT_S)
-    finally:
-        run.kill()
+    victim, before = lose_the_worker_mid_trial(run, cluster=cluster, sweep_dir=sweep_dir, head_node=head_node)
     output = (tmp_path / "run.log").read_text()
     assert run.returncode == 0, output[-3000:]
     summaries = trial_summaries(sweep_dir, read_spec(sweep_dir))
@@ -117,6 +107,24 @@ def test_a_trial_on_a_lost_node_goes_on_from_its_checkpoint_on_the_survivor(clus
     assert victim in retried and study_disagreements(sweep_dir) == []
     print(f"\nlost node: {len(retried)} of 2 trials restarted; {victim} from step {resumed_from} (its last "
           f"recorded report before the loss: step {before[-1]['step']})")
+
+
+def lose_the_worker_mid_trial(run: subprocess.Popen, *, cluster: RayCluster, sweep_dir: Path, head_node: str,
+                              ) -> tuple[str, list[dict]]:
+    """Kill the worker node once the trial on it has reported (so it has a checkpoint) and let the sweep end;
+    returns that trial and its rows at that moment."""
+    def on_worker() -> tuple[str, list[dict]] | None:
+        return next(((trial, rows) for trial, rows in result_rows(sweep_dir).items() if rows
+                     and rows[-1]["node_id"] != head_node and not rows[-1]["training_finished"]), None)
+
+    try:
+        victim, before = wait_for(lambda: run.poll() is not None or on_worker(), timeout=SWEEP_TIMEOUT_S,
+                                  what="a report from the trial on the worker node", interval=0.5)
+        cluster.kill_raylet(len(cluster.processes) - 1)  # the newest node, never the head
+        run.wait(timeout=SWEEP_TIMEOUT_S)
+    finally:
+        run.kill()
+    return victim, before
 
 
 def head_node_id(cluster: RayCluster) -> str:

@@ -70,6 +70,19 @@ def test_resume_refuses_a_full_storage_path(tmp_path: Path, tiny_model_dir: Path
         refused(finesweep("resume", str(sweep_dir), env=ray_tmp), reason="No space left on device", env=ray_tmp)
 
 
+def fill_disk_mid_trial(spec_path: Path, *, sweep_dir: Path, disk: Path, log: Path) -> Path:
+    """Run the sweep, fill its disk at its first report, let it end; returns the file that filled the disk."""
+    run = cli("run", str(spec_path), env=laptop_env(), log=log)
+    try:
+        wait_for(lambda: run.poll() is not None or any(result_rows(sweep_dir).values()),
+                 timeout=SWEEP_TIMEOUT_S, what="the first report", interval=0.1)
+        filler = fill(disk)
+        run.wait(timeout=SWEEP_TIMEOUT_S)
+    finally:
+        run.kill()
+    return filler
+
+
 @pytest.mark.slow
 def test_a_disk_filling_mid_trial_leaves_the_earlier_checkpoints_whole(tmp_path: Path, tiny_model_dir: Path,
                                                                       qa_data_path: Path):
@@ -82,14 +95,7 @@ def test_a_disk_filling_mid_trial_leaves_the_earlier_checkpoints_whole(tmp_path:
                                      search={"num_trials": 1, "seed": 0}, resources={"max_failures": 0},
                                      storage={"path": str(disk / "runs")})
         sweep_dir = disk / "runs" / "filled"
-        run = cli("run", str(spec_path), env=laptop_env(), log=tmp_path / "run.log")
-        try:
-            wait_for(lambda: run.poll() is not None or any(result_rows(sweep_dir).values()),
-                     timeout=SWEEP_TIMEOUT_S, what="the first report", interval=0.1)
-            filler = fill(disk)
-            run.wait(timeout=SWEEP_TIMEOUT_S)
-        finally:
-            run.kill()
+        filler = fill_disk_mid_trial(spec_path, sweep_dir=sweep_dir, disk=disk, log=tmp_path / "run.log")
         output = (tmp_path / "run.log").read_text()
         [trial_id] = result_rows(sweep_dir)
         recorded = result_rows(sweep_dir)[trial_id]
