@@ -11,7 +11,8 @@ the way to change them.
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Collection, Mapping
+from contextlib import suppress
 from typing import Any, Protocol
 
 import optuna
@@ -55,16 +56,21 @@ class SweepSearch(OptunaSearch):
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         if self.budget is not None:
             self.budget.observe(trial_id, result)
-        if isinstance(self.metric, list) or trial_id in self._completed_trials:
+        if isinstance(self.metric, list):
             return super().on_trial_result(trial_id, result)
-        self._report(trial_id, result)
+        if trial_id not in self._completed_trials:  # else the study holds its end: see on_trial_complete
+            self._report(trial_id, result)
+        return None
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        if trial_id in self._completed_trials:
-            return super().on_trial_complete(trial_id, result=result, error=error)
-        if self.budget is not None:
+        if self.budget is not None and trial_id not in self._completed_trials:
             self.budget.observe(trial_id, result or {})
             self.budget.end(trial_id)
+        if trial_id in self._completed_trials or self._told(trial_id):
+            # A resume runs again a trial that ended after Tune's last snapshot, or one that failed (its new
+            # attempt has a study trial of its own, see settle_study): the study holds the end of this one.
+            self._completed_trials.add(trial_id)
+            return None
         # Tune does not pass the report that made the scheduler stop a trial to on_trial_result. (Optuna keeps no
         # intermediate values for several objectives: such a trial is pruned without them.)
         if result and not isinstance(self.metric, list):
@@ -75,7 +81,7 @@ class SweepSearch(OptunaSearch):
             return super().on_trial_complete(trial_id, result=result, error=error)
         # Optuna's GridSampler asks its optimize loop to stop once every cell is done, which raises outside one;
         # the trial's state is stored first, and Tune ends the sweep itself (OptunaSearch swallows it the same way).
-        with contextlib.suppress(RuntimeError):
+        with suppress(RuntimeError):
             self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
         self._completed_trials.add(trial_id)
 
@@ -89,5 +95,50 @@ class SweepSearch(OptunaSearch):
         step = int(result.get("step") or result.get("training_iteration") or 0)
         reported = self._reported_steps.setdefault(trial_id, set())
         if value is not None and step not in reported:
-            self._ot_trials[trial_id].report(float(value), step)
+            with suppress(optuna.exceptions.UpdateFinishedTrialError):  # told already: see on_trial_complete
+                self._ot_trials[trial_id].report(float(value), step)
             reported.add(step)
+
+    def _told(self, trial_id: str) -> bool:
+        """Whether the study holds the end of this trial already (trial numbers index a study's trials)."""
+        return self._ot_study.get_trials(deepcopy=False)[self._ot_trials[trial_id].number].state.is_finished()
+
+
+def settle_study(study: optuna.Study, *, metric: str, trials: Mapping[str, Any]) -> list[int]:
+    """Tell the study what became of the trials a dead driver left running in it, so that it and Tune agree
+    trial by trial; ``trials`` maps each Tune trial id to its Tune trial (``status``, ``last_result``). A trial
+    whose Tune trial ended is told as :class:`SweepSearch` would have told it; one Tune never recorded (the
+    driver died between asking the sampler and saving Tune's state) never ran, and fails, which TPE ignores.
+    Trials still unfinished in Tune stay running for the next resume. Returns the numbers told.
+
+    Ray's ``OptunaSearch`` ignores (and this class suppresses) what Tune says of a trial the study holds as
+    ended, so a trial that a resume runs again gets a new study trial (:func:`reopen_trials`), told here."""
+    told = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        tune_trial = trials.get(trial.user_attrs.get(TUNE_TRIAL_ID))
+        if tune_trial is None:
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+        elif tune_trial.status in ("TERMINATED", "ERROR"):
+            last = tune_trial.last_result or {}
+            finished = tune_trial.status == "TERMINATED" and last.get("training_finished", True)
+            if finished and last.get(metric) is not None:
+                study.tell(trial.number, float(last[metric]))
+            else:
+                study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+        else:
+            continue
+        told.append(trial.number)
+    return told
+
+
+def reopen_trials(study: optuna.Study, *, tune_trial_ids: Collection[str]) -> list[str]:
+    """A new running study trial (same parameters, same Tune trial id) for each of ``tune_trial_ids`` whose
+    latest study trial has ended: failed trials that a resume runs again. The failed attempt stays in the
+    study as it was told (pruned); :func:`settle_study` tells the new one how it ended. Returns the ids."""
+    latest = {trial.user_attrs.get(TUNE_TRIAL_ID): trial for trial in study.get_trials(deepcopy=False)}
+    reopened = [tune_id for tune_id in tune_trial_ids if tune_id in latest and latest[tune_id].state.is_finished()]
+    for tune_id in reopened:
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.RUNNING, params=latest[tune_id].params,
+            distributions=latest[tune_id].distributions, user_attrs={TUNE_TRIAL_ID: tune_id}))
+    return reopened

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainer import startup
@@ -24,7 +25,7 @@ def train_loop(config: dict[str, Any], *, callbacks: Sequence[TrainerCallback] =
     startup.mark("worker_start")
     import_training_libraries()
     set_torch_threads(config["trial_spec"])
-    train(config["trial_spec"], callbacks=[*callbacks, report_callback(config, checkpoints=checkpoints)])
+    train_trial(config, callbacks=callbacks, checkpoints=checkpoints)
 
 
 def import_training_libraries() -> None:
@@ -48,29 +49,47 @@ def set_torch_threads(spec: SweepSpec) -> None:
     torch.set_num_threads(max(1, round(spec.resources.cpus_per_worker)))
 
 
-def report_callback(config: dict[str, Any], *, checkpoints: bool = True) -> TrainerCallback:
-    """The callback that reports a Train run's evaluations (and its micro-batching) to Ray."""
+def train_trial(config: dict[str, Any], *, callbacks: Sequence[TrainerCallback] = (),
+                checkpoints: bool = True) -> None:
+    """Train the trial, going on from the Train run's latest checkpoint when Ray restored one (weights,
+    optimizer, schedule and step; the steps before it are not trained again, their reports are repeated for
+    Tune, see :func:`trainer.report.report_again`), with ``callbacks`` before the one that reports to Ray."""
+    from trainer.report import report_again, restored_checkpoint
+
+    with restored_checkpoint() as restored:
+        folder, info, path = restored or (None, {}, "")
+        report_again(info.get("reports", []), checkpoint_path=path)
+        if info.get("metrics", {}).get("training_finished"):
+            return  # a finished run started again (the sweep resumed from a snapshot taken before it ended)
+        report = report_callback(config, resumed=info or None, checkpoints=checkpoints)
+        train(config["trial_spec"], callbacks=[*callbacks, report], resume_from=folder)
+
+
+def report_callback(config: dict[str, Any], *, resumed: dict[str, Any] | None = None,
+                    checkpoints: bool = True) -> TrainerCallback:
+    """The callback that reports a Train run's evaluations (and its micro-batching) to Ray, counting on from
+    the checkpoint ``resumed`` (its finesweep.json) when the run goes on from one."""
     from trainer.arguments import micro_batching
-    from trainer.report import RayReportCallback, last_reported_step
+    from trainer.report import RayReportCallback
 
     spec: SweepSpec = config["trial_spec"]
     micro_batch, accumulation_steps = micro_batching(spec)
     run_info = {"oom_retries": config.get("oom_retries", 0), "micro_batch_size": micro_batch,
-                "gradient_accumulation_steps": accumulation_steps}
-    # Only a retry inside the same Tune trial has already told Tune the earlier steps; a resumed trial starts
-    # Tune's record of it afresh, so it reports every step again.
-    reported = last_reported_step() if run_info["oom_retries"] else 0
+                "gradient_accumulation_steps": accumulation_steps,
+                "resumed_from_step": (resumed or {}).get("step", 0)}
     return RayReportCallback(metric=spec.search.metric, mode=spec.search.mode, params=config["params"],
-                             checkpoints=checkpoints, run_info=run_info, reported_through_step=reported,
+                             checkpoints=checkpoints, run_info=run_info, resumed=resumed,
                              examples_per_step=spec.training.batch_size,
                              startup_marks=config.get(startup.STARTUP_KEY))
 
 
-def train(spec: SweepSpec, *, callbacks: Sequence[TrainerCallback]) -> None:
-    """Load the data and model of ``spec`` and run the Hugging Face ``Trainer`` with ``callbacks``; no Ray
-    needed (bench/m1_overhead.py runs it bare, to price what the sweep adds)."""
+def train(spec: SweepSpec, *, callbacks: Sequence[TrainerCallback], resume_from: Path | None = None) -> None:
+    """Load the data and model of ``spec`` and run the Hugging Face ``Trainer`` with ``callbacks``, from the
+    checkpoint folder ``resume_from`` if given; no Ray needed (bench/m1_overhead.py runs it bare, to price
+    what the sweep adds)."""
     with tempfile.TemporaryDirectory() as scratch_dir:
-        build_trainer(spec, output_dir=scratch_dir, callbacks=callbacks).train()
+        trainer = build_trainer(spec, output_dir=scratch_dir, callbacks=callbacks)
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
 
 
 def build_trainer(spec: SweepSpec, *, output_dir: str, callbacks: Sequence[TrainerCallback] = ()) -> Trainer:

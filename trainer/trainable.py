@@ -6,7 +6,9 @@ the Train run is named after the trial id, so a restarted trial continues its ow
 (:mod:`trainer.torch_backend`); each process of the trial marks its start-up phases (:mod:`trainer.startup`).
 
 A trial whose workers run out of memory starts its Train run again with half the micro-batch and twice the
-gradient accumulation (the same effective batch), until the micro-batch is 1.
+gradient accumulation (the same effective batch), until the micro-batch is 1. Any other failure (a lost node,
+an error in training) fails the trial, and Tune starts it again up to ``resources.max_failures`` times; each
+start goes on from the run's latest checkpoint.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ def fit_trial(trial_spec: SweepSpec, *, config: dict[str, Any], loop: Callable[[
               oom_retries: int) -> None:
     """One Train run of the trial: ``ray.train.torch.TorchTrainer``'s run, built from its torch-free parts
     (:mod:`trainer.torch_backend`) so that this process and Train's controller never import torch. Started
-    again, it restores the run's checkpoints (same name), and the workers report only the steps after the
-    latest (:func:`trainer.report.last_reported_step`)."""
+    again (same name), Ray restores the run's checkpoints and the workers go on from the latest
+    (:func:`trainer.train_loop.train_trial`)."""
     import ray.train
     import ray.tune
     from ray.train.v2.api.data_parallel_trainer import DataParallelTrainer

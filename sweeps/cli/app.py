@@ -96,25 +96,29 @@ def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = Non
         raise UserError(f"{spec.sweep_dir} already holds a sweep named {spec.name!r}; nothing was started. "
                         f"Continue it with `finesweep resume {spec.sweep_dir}`, or give another name (name=...) "
                         f"or storage.path.")
+    from sweeps.run.driver import exit_at_second_interrupt
     from sweeps.run.progress import SweepProgress
     from sweeps.run.runner import run_sweep
 
     progress = SweepProgress(metric=spec.search.metric, mode=spec.search.mode, planned=spec.search.num_trials,
                              json_events=json_events)
     started = time.monotonic()
+    exit_at_second_interrupt(spec.sweep_dir)
     run_sweep(spec, address=address, callbacks=[progress])
     _print_summary(spec, started=started, as_json=json_events)
 
 
 @app.command()
 def resume(sweep_dir: SweepDir, address: Address = None) -> None:
-    """Continue an interrupted sweep: finished trials are kept, the rest run again."""
+    """Continue an interrupted sweep: finished trials are kept, the rest go on from their latest checkpoints."""
+    from sweeps.run.driver import exit_at_second_interrupt
     from sweeps.run.runner import resume_sweep
 
     spec = read_spec(sweep_dir)
     if not (Path(sweep_dir) / TUNE_DIR).is_dir():
         raise UserError(f"{sweep_dir}: the sweep never started (no {TUNE_DIR}/); use `finesweep run` instead")
     started = time.monotonic()
+    exit_at_second_interrupt(sweep_dir)
     resume_sweep(sweep_dir, address=address)
     _print_summary(spec, started=started, as_json=False)
 

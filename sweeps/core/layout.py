@@ -11,6 +11,7 @@ JOURNAL_FILE = "optuna.journal"  # Optuna JournalStorage: the study survives cra
 SUMMARY_FILE = "summary.json"  # written when a run ends: best trial, counts, wall time
 DATA_CACHE_DIR = "data-cache"  # prepared data (cleaned, split, tokenized), one entry per data inputs
 CHOSEN_FILE = "chosen.json"  # the checkpoint picked in the dashboard: what `finesweep export` takes by default
+DRIVER_FILE = "driver.json"  # the process running the sweep, so `resume` can tell a live one from a dead one
 
 # A sweep's name is its folder's name: a plain name, never `..` or a path.
 SWEEP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

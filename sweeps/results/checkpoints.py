@@ -9,7 +9,6 @@ elsewhere (cluster → laptop) still reads.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
+from sweeps.core.files import write_atomically
 from sweeps.core.layout import CHECKPOINT_INFO, CHECKPOINT_NAME, CHOSEN_FILE, TRAIN_DIR, TRIAL_ID
 from sweeps.core.values import best_by
 
@@ -51,20 +51,36 @@ def trial_checkpoint_dir(*, sweep_dir: Path, trial_id: str) -> Path:
 
 
 def kept_checkpoints(*, sweep_dir: Path, trial_id: str) -> list[KeptCheckpoint]:
-    """The complete checkpoints of a trial, oldest first (a folder still being written is left out)."""
+    """The whole checkpoints of a trial, oldest first: a folder still being written, or cut short by a full
+    disk, is left out."""
     kept = []
     for folder in sorted(trial_checkpoint_dir(sweep_dir=sweep_dir, trial_id=trial_id).glob("checkpoint_*")):
-        info_file = folder / CHECKPOINT_INFO
-        if not info_file.is_file() or not any(all((folder / name).is_file() for name in files)
-                                              for files in (ADAPTER_FILES, MODEL_FILES)):
+        info = _whole_checkpoint_info(folder)
+        if info is None:
             continue
-        info = json.loads(info_file.read_text())
         kept.append(KeptCheckpoint(
             trial_id=trial_id, name=folder.name, path=str(folder), step=info.get("step"),
             metrics=info.get("metrics", {}), params=info.get("params", {}),
             size_bytes=sum(file.stat().st_size for file in folder.iterdir() if file.is_file()),
         ))
     return sorted(kept, key=lambda checkpoint: checkpoint.step or 0)
+
+
+def _whole_checkpoint_info(folder: Path) -> dict[str, Any] | None:
+    """The checkpoint's finesweep.json if every file it lists has the size it lists (checkpoints from before
+    the list: the adapter's or the whole model's files are there); None for a partial folder."""
+    try:
+        info = json.loads((folder / CHECKPOINT_INFO).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(info, dict):
+        return None
+    if not info.get("files"):
+        return info if any(all((folder / name).is_file() for name in files)
+                           for files in (ADAPTER_FILES, MODEL_FILES)) else None
+    whole = all((folder / name).is_file() and size in (None, (folder / name).stat().st_size)
+                for name, size in info["files"].items() if name != CHECKPOINT_INFO)
+    return info if whole else None
 
 
 def find_checkpoint(*, sweep_dir: Path, trial_id: str, name: str | None = None) -> KeptCheckpoint:
@@ -91,10 +107,7 @@ def choose_checkpoint(*, sweep_dir: Path, trial_id: str, name: str | None = None
               "step": checkpoint.step, "metric": spec.search.metric,
               "value": checkpoint.metrics.get(spec.search.metric), "params": checkpoint.params,
               "chosen_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    chosen_file = Path(sweep_dir) / CHOSEN_FILE
-    partial = chosen_file.with_suffix(".json.partial")
-    partial.write_text(json.dumps(record, indent=2))
-    os.replace(partial, chosen_file)  # atomic: a reader never sees half a record
+    write_atomically(Path(sweep_dir) / CHOSEN_FILE, json.dumps(record, indent=2))
     return record
 
 

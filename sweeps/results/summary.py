@@ -13,6 +13,7 @@ from rich.table import Column, Table
 
 from sweeps.config.loading import read_spec
 from sweeps.core.errors import UserError
+from sweeps.core.files import write_atomically
 from sweeps.core.layout import SUMMARY_FILE
 from sweeps.core.values import Mode, better, format_params, format_value
 from sweeps.results.checkpoints import chosen_checkpoint
@@ -107,7 +108,7 @@ def summarise_run(spec: SweepSpec, *, wall_seconds: float) -> RunSummary:
         saved=early_stopping_savings(summaries, reports=trial_reports(Path(spec.sweep_dir), spec)),
         budget=budget_spent(Path(spec.sweep_dir), spec),
     )
-    Path(spec.sweep_dir, SUMMARY_FILE).write_text(json.dumps(summary.as_dict(), indent=2))
+    write_atomically(Path(spec.sweep_dir, SUMMARY_FILE), json.dumps(summary.as_dict(), indent=2))
     return summary
 
 

@@ -18,7 +18,10 @@ planned length) and ``sim_cost``, the compute spent so far in the curves file's 
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
+import tempfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +48,7 @@ DISTANCE = "replay_distance"  # distance from the proposed config to the replaye
 # A curves file's cost unit → the search.budget units a replayed report can tell what it spent in.
 BUDGET_UNITS = {"gpu_seconds": lambda cost: {"gpu_hours": cost / 3600},
                 "examples": lambda cost: {"train_examples": cost}}
+PLAYED_FILE = "played.json"  # a replayed trial's Tune checkpoint: how many points it has reported
 
 
 class RunIndex:
@@ -146,9 +150,22 @@ class ReplayLedger(tune.Callback):
 
 
 def replay_trial(config: dict[str, Any], *, replay: Replay) -> None:
-    """A Tune function trainable: report every point of the replayed run until the scheduler stops it."""
-    for metrics in replay.reports(config):
-        tune.report(metrics)
+    """A Tune function trainable: report every point of the replayed run until the scheduler stops it. Each
+    report carries a Tune checkpoint holding the points played so far, so a trial Tune starts again (its
+    node was lost) goes on after them: Tune's record of it has every point once."""
+    played = _points_played()
+    for points, metrics in enumerate(itertools.islice(replay.reports(config), played, None), start=played + 1):
+        with tempfile.TemporaryDirectory() as folder:
+            Path(folder, PLAYED_FILE).write_text(json.dumps({"points": points}))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def _points_played() -> int:
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return 0
+    with checkpoint.as_directory() as folder:
+        return json.loads(Path(folder, PLAYED_FILE).read_text())["points"]
 
 
 def replay_trainable(curves: Curves, *, space: SearchSpace):

@@ -15,10 +15,14 @@ import yaml
 from sweeps.config.loading import read_spec
 from sweeps.config.resource_checks import TRIAL_DRIVER_CPUS, fit_problems, this_machine
 from sweeps.config.space import effective_space
+from sweeps.config.storage_checks import writable_problems
 from sweeps.core.errors import UserError
+from sweeps.core.files import cut_torn_line, write_atomically
 from sweeps.core.layout import JOURNAL_FILE, SPEC_FILE, TRAIN_DIR, TUNE_DIR
 from sweeps.core.net import free_loopback_port
+from sweeps.run.driver import claim_sweep, record_ray_session
 from sweeps.run.schedulers import build_scheduler, sweep_ledger
+from sweeps.run.tune_state import finish_interrupted_copy
 from sweeps.run.warm_start import past_trials
 from trainer.trainable import run_trial
 
@@ -39,43 +43,93 @@ def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequenc
     ``reuse_actors=True`` suits only a trainable that owns no Ray Train workers (replay): a Train trial's
     workers would go stale in a reused actor, but a fresh Python worker per trial dominates a replay's cost.
     """
-    connect(spec, address=address, check_fit=trainable is None)
+    check_storage(Path(spec.sweep_dir))
+    started_ray = connect(spec, address=address, check_fit=trainable is None)
     sweep_dir = prepare_sweep_dir(spec)
+    claim_sweep(sweep_dir)
+    if started_ray:
+        record_ray_session(sweep_dir)
     return build_tuner(spec, sweep_dir=sweep_dir, callbacks=callbacks, trainable=trainable,
                        reuse_actors=reuse_actors).fit()
 
 
 def resume_sweep(sweep_dir: Path, *, address: str | None = None) -> ResultGrid:
-    """Continue an interrupted sweep: finished trials are kept, unfinished and failed ones run again, and
-    the searcher continues from its saved state and the study journal."""
+    """Continue an interrupted sweep: finished trials are kept, unfinished and failed ones go on from their
+    latest checkpoints, and the searcher continues from its saved state and the study journal. First, Tune
+    state a full disk cut short is copied again from the dead driver's session (:mod:`sweeps.run.tune_state`)
+    and the journal's last line, torn if the driver died writing it, is cut; afterwards the study is told what
+    became of trials the dead driver had not told it about (:func:`search_spaces.study.settle_study`)."""
     from ray import tune
+
+    from search_spaces.study import reopen_trials, settle_study
 
     spec = read_spec(sweep_dir)
     experiment_dir = str(Path(sweep_dir).resolve() / TUNE_DIR)
+    check_storage(Path(sweep_dir))
     if not tune.Tuner.can_restore(experiment_dir):
         raise UserError(f"{experiment_dir}: holds no state Tune can resume from (no tuner.pkl: the sweep was "
                         f"stopped before its first trial started, or the folder is not Tune's); nothing was started")
-    connect(spec, address=address)
+    _mend_sweep_dir(Path(sweep_dir))
+    if connect(spec, address=address):
+        record_ray_session(sweep_dir)
+    study = _study(spec, sweep_dir=Path(sweep_dir))
+    # A failed trial goes on from its latest checkpoint under its own id (Tune's "restart" would start it anew
+    # under another id, unknown to the searcher), as a new attempt in the study.
+    reopen_trials(study, tune_trial_ids=[trial.trial_id for trial in _tune_trials(Path(sweep_dir))
+                                         if trial.status == "ERROR"])
     try:
         tuner = tune.Tuner.restore(experiment_dir, trainable=trial_trainable(spec), resume_unfinished=True,
-                                   resume_errored=False, restart_errored=True)
+                                   resume_errored=True, restart_errored=False)
     except (OSError, EOFError, ValueError, pickle.UnpicklingError) as error:  # a state file cut short or edited
         raise UserError(f"{experiment_dir}: Tune's saved state cannot be read ({type(error).__name__}: {error})"
                         ) from None
-    return tuner.fit()
+    results = tuner.fit()
+    settle_study(study, metric=spec.search.metric,
+                 trials={trial.trial_id: trial for trial in _tune_trials(Path(sweep_dir))})
+    return results
 
 
-def connect(spec: SweepSpec, *, address: str | None, check_fit: bool = True) -> None:
-    """Start or join Ray for the trials of ``spec`` (see :func:`init_ray`). With ``check_fit``, a trial that
-    could never fit is refused (:class:`UserError`) first: before an embedded Ray starts, from this machine's
-    resources; on a cluster once connected, from its nodes and the node types its autoscaler may add."""
+def _mend_sweep_dir(sweep_dir: Path) -> None:
+    """What a dead driver left: the sweep claimed for this driver, Tune's state that a full disk cut short
+    copied again from the dead driver's Ray session, and the journal's torn last line cut (Optuna skips it on
+    reading, but would append to it)."""
+    previous = claim_sweep(sweep_dir) or {}
+    finish_interrupted_copy(sweep_dir, ray_session=previous.get("ray_session"))
+    cut_torn_line(sweep_dir / JOURNAL_FILE)
+
+
+def _study(spec: SweepSpec, *, sweep_dir: Path):
+    import optuna
+
+    from search_spaces.searcher import journal_storage
+
+    return optuna.load_study(study_name=spec.name, storage=journal_storage(sweep_dir / JOURNAL_FILE))
+
+
+def _tune_trials(sweep_dir: Path) -> list[Any]:
+    from ray import tune
+
+    return tune.ExperimentAnalysis(str(sweep_dir.resolve() / TUNE_DIR)).trials
+
+
+def connect(spec: SweepSpec, *, address: str | None, check_fit: bool = True) -> bool:
+    """Start or join Ray for the trials of ``spec`` (see :func:`init_ray`); whether it started one. With
+    ``check_fit``, a trial that could never fit is refused (:class:`UserError`) first: before an embedded Ray
+    starts, from this machine's resources; on a cluster once connected, from its nodes and the node types its
+    autoscaler may add."""
     address = address or os.environ.get("RAY_ADDRESS")
     if check_fit and not address:
         _refuse(fit_problems(spec, nodes=[this_machine(spec)], where="this machine"))
-    init_ray(address)
+    started = init_ray(address)
     if check_fit and address:
         _refuse(fit_problems(spec, nodes=cluster_nodes(copies=spec.resources.workers),
                              where=f"the cluster at {address} (with the node types its autoscaler may add)"))
+    return started
+
+
+def check_storage(folder: Path) -> None:
+    """Storage checked again right before Ray starts (validation may have been long ago, or on a laptop)."""
+    _refuse([f"{problem}; nothing was started" for problem in writable_problems(folder)])
 
 
 def _refuse(problems: list[str]) -> None:
@@ -97,8 +151,9 @@ def cluster_nodes(*, copies: int) -> list[dict[str, float]]:
     return nodes
 
 
-def init_ray(address: str | None) -> None:
-    """Connect to ``address`` or RAY_ADDRESS (set inside a submitted job), else start an embedded Ray."""
+def init_ray(address: str | None) -> bool:
+    """Connect to ``address`` or RAY_ADDRESS (set inside a submitted job), else start an embedded Ray; whether
+    it started one."""
     import ray
 
     # Tune's newer console output prints banners even at verbose=0; the live table is finesweep's.
@@ -107,7 +162,7 @@ def init_ray(address: str | None) -> None:
     if address:
         with quiet_ray_start():
             ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
-        return
+        return False
     # Embedded, on a GCS port chosen here so that RAY_ADDRESS reaches every Ray process. Without it,
     # Train V2's placement-group cleaner auto-detects the cluster, fails as soon as a second Ray runs on
     # the machine (another sweep, a test), and the CPUs of ASHA-stopped trials are never freed: the next
@@ -119,6 +174,7 @@ def init_ray(address: str | None) -> None:
     # The dashboard stays on: Train V2 needs its State API to clean up after stopped trials.
     with quiet_ray_start():
         ray.init(address="local", ignore_reinit_error=True, log_to_driver=False, configure_logging=False)
+    return True
 
 
 @contextmanager
@@ -155,6 +211,7 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
                 trainable: Callable[[dict[str, Any]], None] | None = None, reuse_actors: bool = False):
     from ray import tune
 
+    from sweeps.run.results_log import ResultsInSweepDir
     from sweeps.run.startup import StartupClock
 
     ledger = sweep_ledger(spec)
@@ -176,8 +233,8 @@ def build_tuner(spec: SweepSpec, *, sweep_dir: Path, callbacks: Sequence[Callbac
             name=TUNE_DIR,
             storage_path=str(sweep_dir),
             # StartupClock first: the callbacks after it see each trial's start-up as seconds since its launch.
-            callbacks=[StartupClock(), *tracking_callbacks(spec), *callbacks],
-            failure_config=tune.FailureConfig(max_failures=0),
+            callbacks=[StartupClock(), ResultsInSweepDir(), *tracking_callbacks(spec), *callbacks],
+            failure_config=tune.FailureConfig(max_failures=spec.resources.max_failures),
             verbose=0,
         ),
     )
@@ -189,13 +246,15 @@ def _trial_id(trial) -> str:
 
 
 def prepare_sweep_dir(spec: SweepSpec) -> Path:
-    """Create the sweep directory and save the resolved spec in it, so results are read without the original."""
+    """Create the sweep directory and save the resolved spec in it, so results are read without the original;
+    a UserError, and nothing created, when the storage cannot take them."""
     sweep_dir = Path(spec.sweep_dir)
+    check_storage(sweep_dir)
     try:
         (sweep_dir / TRAIN_DIR).mkdir(parents=True, exist_ok=True)
-        (sweep_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+        write_atomically(sweep_dir / SPEC_FILE, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     except OSError as error:  # checked before start, but storage can change (full, unmounted) in between
-        raise UserError(f"storage.path: cannot write the sweep directory {sweep_dir}: {error.strerror}") from None
+        raise UserError(f"storage.path: cannot write {sweep_dir} ({error.strerror}); nothing was started") from None
     return sweep_dir
 
 

@@ -31,6 +31,7 @@ class WandbTrialRuns(Callback):
         self.metric = spec.search.metric
         self.mode = spec.search.mode
         self.runs: dict[str, Any] = {}
+        self.logged: dict[str, int] = {}  # trial id → the last step logged (a restarted trial repeats reports)
 
     def on_trial_start(self, iteration, trials, trial, **info):
         import wandb
@@ -45,10 +46,12 @@ class WandbTrialRuns(Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         run = self.runs.get(trial.trial_id)
-        if run is None:
+        step = int(result.get("training_iteration", 0))
+        if run is None or step <= self.logged.get(trial.trial_id, 0):
             return
+        self.logged[trial.trial_id] = step
         metrics = {key: value for key, value in result.items() if is_number(value) and key not in NOT_LOGGED}
-        run.log(metrics, step=int(result.get("training_iteration", 0)))
+        run.log(metrics, step=step)
         value = result.get(self.metric)
         best = run.summary.get(f"best_{self.metric}")
         if value is not None and better(value, best, mode=self.mode):

@@ -18,6 +18,11 @@ class ResourcesSpec(Section):
                                    "(its own 0.01-CPU driver comes out of them): 1 per trial on a 2-core laptop "
                                    "runs 2 trials at once.")
     use_gpu: bool = Field(default=False, description="Give each Train worker one GPU.")
+    # 2: a trial survives two lost nodes in its life; a bug costs 2 restarts, each from the latest checkpoint.
+    max_failures: int = Field(default=2, ge=0, description="Times a failed trial starts again, from its latest "
+                              "checkpoint and on any node with room: a node or worker process lost (a spot "
+                              "instance, the OOM killer) or an error in training, which Ray cannot tell apart. "
+                              "0 = the first failure ends the trial.")
 
 
 class WandbSpec(Section):

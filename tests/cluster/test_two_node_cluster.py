@@ -22,6 +22,7 @@ from sweeps.core.layout import SUMMARY_FILE, TUNE_DIR
 from sweeps.results.reading import trial_summaries
 from tests.helpers import PROJECT_ROOT
 from tests.helpers.ray_cluster import RAY, RayCluster, laptop_env, start_cluster
+from tests.helpers.secrets import FAKE_SECRETS, files_under, leaks
 from tests.helpers.sweeps import write_tiny_sweep
 
 pytestmark = pytest.mark.slow
@@ -29,10 +30,18 @@ PROJECT = PROJECT_ROOT
 SWEEP_TIMEOUT_S = 1200  # a loaded 2-core machine (other engineers' tests) can take minutes per trial
 
 
+# What a user's laptop and the cluster's nodes hold in their environment besides the cluster's own token.
+ENV_SECRETS = {name: FAKE_SECRETS[name] for name in ("WANDB_API_KEY", "HF_TOKEN")}
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[RayCluster, list[str]]]:
-    """A head and a worker node, 2 logical CPUs each."""
-    ray_cluster, node_ids = start_cluster(cpus_per_node=2, nodes=2)
+    """A head and a worker node, 2 logical CPUs each, with a (fake) W&B key and Hub token in their environment,
+    as a cluster set up for W&B and the Hub has."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in ENV_SECRETS.items():
+            patch.setenv(name, value)
+        ray_cluster, node_ids = start_cluster(cpus_per_node=2, nodes=2)
     try:
         yield ray_cluster, node_ids
     finally:
@@ -55,7 +64,7 @@ def laptop(*args: str, cwd: Path, token: str | None, **popen) -> subprocess.Pope
     """``finesweep`` in its own process, as on a laptop: no Ray settings, the token only if given. Submits
     pass ``--no-pip``: both nodes run this machine's venv already, and a pinned ``runtime_env`` would have
     Ray clone that 2 GB venv for every job on every node (no package index is reachable from a job here)."""
-    env = {**laptop_env(), "FINESWEEP_CLUSTERS_FILE": str(cwd / "no-clusters.yaml")}
+    env = {**laptop_env(), **ENV_SECRETS, "FINESWEEP_CLUSTERS_FILE": str(cwd / "no-clusters.yaml")}
     if token:
         env["RAY_AUTH_TOKEN"] = token
     return subprocess.Popen([sys.executable, "-m", "sweeps", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
@@ -113,12 +122,11 @@ def test_laptop_submits_a_sweep_that_runs_on_both_nodes(cluster, sweep_file: Pat
     ray_cluster, node_ids = cluster
     sweep_dir = tmp_path / "runs" / "two-nodes"
     started = time.monotonic()
-    submit = laptop("submit", str(sweep_file), "--no-pip", "--address", ray_cluster.address, cwd=tmp_path,
-                    token=ray_cluster.token)
-    # The Tune driver (on the head) writes results first and syncs them to storage.path periodically.
-    first = first_results({"driver": (ray_cluster.temp_dir, "n0/session_*/artifacts/*/tune/driver_artifacts/*/"
-                                      "result.json"),
-                           "storage": (sweep_dir, f"{TUNE_DIR}/*/result.json")}, started, submit)
+    # W&B offline: its run files are searched for secrets too.
+    submit = laptop("submit", str(sweep_file), "tracking.wandb.mode=offline", "--no-pip", "--address",
+                    ray_cluster.address, cwd=tmp_path, token=ray_cluster.token)
+    # The Tune driver (on the head) writes each result straight to storage.path as it gets it.
+    first = first_results({"storage": (sweep_dir, f"{TUNE_DIR}/*/result.json")}, started, submit)
     code, stdout, stderr = finished(submit, timeout=SWEEP_TIMEOUT_S)
     with capsys.disabled():
         print("\nsubmit → first trial result: " + ", ".join(f"{name} {value or float('nan'):.1f} s"
@@ -136,20 +144,22 @@ def test_laptop_submits_a_sweep_that_runs_on_both_nodes(cluster, sweep_file: Pat
     summaries = trial_summaries(sweep_dir, read_spec(sweep_dir))
     assert [summary.state for summary in summaries] == ["TERMINATED", "TERMINATED"]
     assert {node for summary in summaries for node in summary.node_ids} == set(node_ids)
-    assert_token_nowhere(ray_cluster, job_id=re.search(r"submitted job (\S+):", stdout).group(1),
+    assert_no_secret_anywhere(ray_cluster, job_id=re.search(r"submitted job (\S+):", stdout).group(1),
                          texts=[stdout, stderr], sweep_dir=sweep_dir)
 
 
-def assert_token_nowhere(ray_cluster: RayCluster, *, job_id: str, texts: list[str], sweep_dir: Path) -> None:
-    """The token is in no output the laptop saw, not in the job's runtime_env or logs on the cluster, and in
-    no result or checkpoint file."""
+def assert_no_secret_anywhere(ray_cluster: RayCluster, *, job_id: str, texts: list[str], sweep_dir: Path) -> None:
+    """No secret (the cluster's token, the W&B key, the Hub token) is in any output the laptop saw, in the job's
+    runtime_env, metadata or logs, in any file of the sweep (W&B's offline runs included), or in any file of
+    the cluster's nodes (Ray's session logs, the unpacked job package)."""
     target = Target(address=ray_cluster.address, source="test", token=ray_cluster.token)
     info = job_info(target=target, job_id=job_id)
     assert "env_vars" not in info.runtime_env and "pip" not in info.runtime_env  # --no-pip
-    texts = [*texts, json.dumps(info.runtime_env), json.dumps(info.metadata), job_logs(target=target, job_id=job_id)]
-    assert not [text for text in texts if ray_cluster.token in text]
-    files = [path for path in sweep_dir.rglob("*") if path.is_file()]
-    assert len(files) > 10 and not [path for path in files if ray_cluster.token.encode() in path.read_bytes()]
+    answers = {"laptop output": "\n".join(texts), "runtime_env": json.dumps(info.runtime_env),
+               "metadata": json.dumps(info.metadata), "job logs": job_logs(target=target, job_id=job_id)}
+    assert list(sweep_dir.glob("wandb/offline-run-*")) and files_under([sweep_dir]) > 10
+    secrets = {**ENV_SECRETS, "the cluster's token": ray_cluster.token}
+    assert leaks(roots=[sweep_dir, ray_cluster.temp_dir], texts=answers, secrets=secrets) == []
 
 
 def test_stop_ends_a_running_job(cluster, sweep_file: Path, tmp_path: Path):

@@ -37,7 +37,9 @@ class RayCluster:
     token: str
     gcs_port: int
     dashboard_port: int
-    processes: list[subprocess.Popen] = field(default_factory=list)
+    processes: list[subprocess.Popen] = field(default_factory=list)  # one `ray start --block` per node started
+    lost: set[int] = field(default_factory=set)  # indices (in ``processes``) of the nodes a test killed
+    replaced: int = 0  # how many of them were replaced by a new node
 
     @property
     def address(self) -> str:
@@ -76,7 +78,8 @@ class RayCluster:
         """The node ids once ``count`` nodes are alive (asked through the authenticated State API)."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if any(process.poll() is not None for process in self.processes):
+            if any(process.poll() is not None for index, process in enumerate(self.processes)
+                   if index not in self.lost):
                 raise RuntimeError(f"a `ray start` exited:\n{self.logs()}")
             if self._start_failed():
                 raise RuntimeError(f"a node failed to start:\n{self.logs()}")
@@ -90,6 +93,37 @@ class RayCluster:
                 pass
             time.sleep(1)
         raise TimeoutError(f"{count} Ray nodes not alive after {START_TIMEOUT_S} s:\n{self.logs()}")
+
+    def kill_raylet(self, node: int) -> int:
+        """SIGKILL the raylet of the ``node``-th node started (0 = the head), as the loss of its machine would
+        end it, and wait for its `ray start --block` to notice and exit; returns the raylet's process id."""
+        raylet = self._raylet(node)
+        raylet.kill()
+        self.lost.add(node)
+        try:
+            self.processes[node].wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.processes[node].pid, signal.SIGKILL)
+        return raylet.pid
+
+    def _raylet(self, node: int) -> psutil.Process:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            raylets = [process for process in own_processes(self.temp_dir) if process.name() == "raylet"
+                       and any(f"{self.temp_dir}/n{node}/" in part for part in process.cmdline())]
+            if raylets:
+                return raylets[0]
+            time.sleep(0.5)
+        raise TimeoutError(f"node {node} has no raylet after {START_TIMEOUT_S} s:\n{self.logs()}")
+
+    def replace_lost_nodes(self, *, num_cpus: int) -> list[str]:
+        """A new worker node for each node killed since the last call (a replacement machine joins); returns
+        the node ids once as many nodes as were started and not killed are alive."""
+        for _ in range(len(self.lost) - self.replaced):
+            self.start_node(head=False, num_cpus=num_cpus)
+            self._raylet(len(self.processes) - 1)  # the GCS may count the lost node alive for a while yet
+        self.replaced = len(self.lost)
+        return self.wait_for_nodes(len(self.processes) - len(self.lost))
 
     def _start_failed(self) -> bool:
         # Seen under load: the head left without its dashboard (so without the Job API), or a raylet aborted
@@ -147,22 +181,24 @@ def laptop_env() -> dict[str, str]:
     return env
 
 
-def start_cluster(*, cpus_per_node: int = 1, nodes: int = 2, attempts: int = 2) -> tuple[RayCluster, list[str]]:
-    """A fresh cluster of ``nodes`` nodes and their ids. A failed start is torn down and tried again: under
-    heavy load a joining raylet sometimes aborts ("Check failed" in node_manager.cc) or times out."""
+def start_cluster(*, cpus_per_node: int = 1, nodes: int = 2, attempts: int = 2, head_cpus: int | None = None,
+                  ) -> tuple[RayCluster, list[str]]:
+    """A fresh cluster of ``nodes`` nodes and their ids, the head with ``head_cpus`` (default: as the others; 0
+    keeps every task and trial off it). A failed start is torn down and tried again: under heavy load a
+    joining raylet sometimes aborts ("Check failed" in node_manager.cc) or times out."""
     for _ in range(attempts - 1):
         try:
-            return _start_once(cpus_per_node=cpus_per_node, nodes=nodes)
+            return _start_once(cpus_per_node=cpus_per_node, nodes=nodes, head_cpus=head_cpus)
         except (RuntimeError, TimeoutError):
             continue
-    return _start_once(cpus_per_node=cpus_per_node, nodes=nodes)
+    return _start_once(cpus_per_node=cpus_per_node, nodes=nodes, head_cpus=head_cpus)
 
 
-def _start_once(*, cpus_per_node: int, nodes: int) -> tuple[RayCluster, list[str]]:
+def _start_once(*, cpus_per_node: int, nodes: int, head_cpus: int | None) -> tuple[RayCluster, list[str]]:
     cluster = RayCluster(temp_dir=Path(tempfile.mkdtemp(prefix="fs-", dir="/tmp")), token=secrets.token_hex(32),
                          gcs_port=free_loopback_port(), dashboard_port=free_loopback_port())
     try:
-        cluster.start_node(head=True, num_cpus=cpus_per_node)
+        cluster.start_node(head=True, num_cpus=cpus_per_node if head_cpus is None else head_cpus)
         cluster.wait_for_nodes(1)
         for _ in range(nodes - 1):
             cluster.start_node(head=False, num_cpus=cpus_per_node)

@@ -8,6 +8,7 @@ Driven the way Ray Tune's controller drives a searcher (``suggest``, ``on_trial_
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -17,7 +18,7 @@ from pydantic import TypeAdapter
 from search_spaces.past_trials import IMPORTED_FROM, copied_trial, recorded_trial
 from search_spaces.searcher import build_searcher, journal_storage
 from search_spaces.space import SearchSpace
-from search_spaces.study import TUNE_TRIAL_ID
+from search_spaces.study import TUNE_TRIAL_ID, reopen_trials, settle_study
 
 SPACE = TypeAdapter(SearchSpace).validate_python({
     "training.learning_rate": {"type": "loguniform", "low": 1e-5, "high": 1e-3},
@@ -70,6 +71,63 @@ def test_a_failed_trial_is_pruned_so_the_sampler_moves_away_from_it(tmp_path: Pa
     early, late = trials(journal)
     assert early.state == late.state == TrialState.PRUNED
     assert early.intermediate_values == {} and late.intermediate_values == {30: 4.0}
+
+
+def test_a_trial_told_before_the_searcher_was_saved_is_not_told_again(tmp_path: Path):
+    """A resumed sweep restarts a trial that ended after Tune's last snapshot: the study already holds its end,
+    and the repeated reports and completion change nothing."""
+    journal = tmp_path / "study.journal"
+    searcher = build(journal)
+    searcher.suggest("aaa")
+    result = report(searcher, "aaa", losses=[3.0, 2.0], finished=True)
+    searcher.on_trial_complete("aaa", result=result)
+    restored = build(journal)  # the searcher as Tune's older snapshot had it: the trial still open
+    restored._ot_trials, restored._completed_trials = dict(searcher._ot_trials), set()
+    restored.on_trial_result("aaa", {**result, "step": 90, "eval_loss": 9.0})
+    restored.on_trial_complete("aaa", result={**result, "training_finished": False})
+    [trial] = trials(journal)
+    assert trial.state == TrialState.COMPLETE and trial.value == 2.0 and 90 not in trial.intermediate_values
+
+
+def test_settling_tells_the_study_what_became_of_the_trials_a_dead_driver_left_running(tmp_path: Path):
+    journal = tmp_path / "study.journal"
+    searcher = build(journal, algorithm="random")
+    for trial_id in ("done", "stopped", "failed", "running", "never-ran"):
+        searcher.suggest(trial_id)
+    tune_trials = {  # as Tune's experiment holds them after the resumed run
+        "done": SimpleNamespace(status="TERMINATED", last_result={"eval_loss": 1.5, "training_finished": True}),
+        "stopped": SimpleNamespace(status="TERMINATED", last_result={"eval_loss": 2.5, "training_finished": False}),
+        "failed": SimpleNamespace(status="ERROR", last_result={}),
+        "running": SimpleNamespace(status="PAUSED", last_result={"eval_loss": 2.0}),
+    }
+    study = optuna.load_study(study_name="sweep", storage=journal_storage(journal))
+    assert settle_study(study, metric="eval_loss", trials=tune_trials) == [0, 1, 2, 4]
+    states = {trial.user_attrs[TUNE_TRIAL_ID]: (trial.state, trial.value) for trial in trials(journal)}
+    assert states == {"done": (TrialState.COMPLETE, 1.5), "stopped": (TrialState.PRUNED, None),
+                      "failed": (TrialState.PRUNED, None), "running": (TrialState.RUNNING, None),
+                      "never-ran": (TrialState.FAIL, None)}
+
+
+def test_a_failed_trial_that_a_resume_runs_again_is_a_new_attempt_in_the_study(tmp_path: Path):
+    journal = tmp_path / "study.journal"
+    searcher = build(journal, algorithm="random")
+    searcher.suggest("failed")
+    searcher.on_trial_complete("failed", error=True)
+    searcher.suggest("finished")
+    searcher.on_trial_complete("finished", result=report(searcher, "finished", losses=[2.0], finished=True))
+    study = optuna.load_study(study_name="sweep", storage=journal_storage(journal))
+    assert reopen_trials(study, tune_trial_ids=["failed", "unknown"]) == ["failed"]
+    first, _, again = trials(journal)
+    assert (first.state, again.state) == (TrialState.PRUNED, TrialState.RUNNING)
+    assert again.params == first.params and again.user_attrs[TUNE_TRIAL_ID] == "failed"
+    # What Tune then says of the failed id reaches neither attempt; settling tells the new one its end.
+    searcher.on_trial_result("failed", {"eval_loss": 1.0, "step": 30, "training_iteration": 1})
+    searcher.on_trial_complete("failed", result={"eval_loss": 1.0, "training_finished": True})
+    settle_study(study, metric="eval_loss", trials={"failed": SimpleNamespace(
+        status="TERMINATED", last_result={"eval_loss": 1.0, "training_finished": True})})
+    first, _, again = trials(journal)
+    assert first.state == TrialState.PRUNED and first.intermediate_values == {}
+    assert again.state == TrialState.COMPLETE and again.value == 1.0
 
 
 def _recorded(lr: float, r: int, alpha: int, *, loss: float) -> optuna.trial.FrozenTrial | None:

@@ -60,14 +60,14 @@ def test_injected_out_of_memory_halves_the_micro_batch_and_the_curve_goes_on(
         from transformers import TrainerCallback
 
         from trainer.arguments import micro_batching
-        from trainer.train_loop import report_callback, train
+        from trainer.train_loop import train_trial
 
         class OutOfMemoryAtStep4(TrainerCallback):
             def on_step_end(self, args, state, control, **kwargs):
                 if state.global_step == 4 and micro_batching(config["trial_spec"])[0] > 4:
                     raise torch.OutOfMemoryError("injected: CUDA out of memory. Tried to allocate 2.00 GiB")
 
-        train(config["trial_spec"], callbacks=[report_callback(config), OutOfMemoryAtStep4()])
+        train_trial(config, callbacks=[OutOfMemoryAtStep4()])
 
     trainable = tune.with_parameters(run_trial, spec=spec, searched=tuple(effective_space(spec)),
                                      loop=runs_out_of_memory_above_four)
@@ -75,8 +75,10 @@ def test_injected_out_of_memory_halves_the_micro_batch_and_the_curve_goes_on(
 
     assert result.error is None
     reports = result.metrics_dataframe
-    # 8 → 4: one restart; the step-3 report is not repeated, the curve goes on to the end.
+    # 8 → 4: one restart, from the step-3 checkpoint, which is not trained or reported again.
     assert reports["step"].tolist() == [3, 6, 9]
+    assert reports["training_iteration"].tolist() == [1, 2, 3]
+    assert reports["resumed_from_step"].tolist() == [0, 3, 3]
     assert reports["oom_retries"].tolist() == [0, 1, 1]
     assert reports["micro_batch_size"].tolist() == [8, 4, 4]
     assert reports["gradient_accumulation_steps"].tolist() == [1, 2, 2]

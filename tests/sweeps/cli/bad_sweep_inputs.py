@@ -166,7 +166,7 @@ MORE_BAD_SPECS = [
                                            "this machine fits"),
             overrides=("resources.workers=64", "training.batch_size=64", *LR_ONLY), command="run", names_file=False),
     BadSpec("storage-under-proc", ("storage.path: must be a folder sweeps can be written to, but got '/proc/x/runs'",
-                                   "no folder can be made"), overrides=("storage.path=/proc/x/runs",), command="run"),
+                                   "nothing can be written"), overrides=("storage.path=/proc/x/runs",), command="run"),
     BadSpec("storage-is-a-file", ("storage.path: must be a folder sweeps can be written to", "sweep.yaml is a file"),
             overrides=("storage.path=sweep.yaml/runs",)),
 ]

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from search_spaces.searcher import journal_storage
 from sweeps.config.loading import read_spec
 from sweeps.core.layout import JOURNAL_FILE, TUNE_DIR
 from sweeps.results.reading import trial_summaries
+from tests.helpers.faults import wait_for
 from tests.helpers.sweeps import write_tiny_sweep
 
 
@@ -23,16 +23,6 @@ def _finished_trial(sweep_dir: Path) -> Path | None:
         if '"training_finished": true' in result_file.read_text():
             return result_file
     return None
-
-
-def _wait_for(predicate, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.mark.slow
@@ -44,7 +34,7 @@ def test_interrupted_sweep_resumes_and_keeps_what_ran(tmp_path: Path, tiny_model
     sweep_dir = tmp_path / "runs" / "tiny"
     first = subprocess.Popen([sys.executable, "-m", "sweeps", "run", str(spec_path)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    done_file = _wait_for(lambda: _finished_trial(sweep_dir), timeout=600, what="a trial to finish")
+    done_file = wait_for(lambda: _finished_trial(sweep_dir), timeout=600, what="a trial to finish", interval=2)
     rows_before = done_file.read_text()
     first.send_signal(signal.SIGINT)  # what Ctrl-C sends
     output, _ = first.communicate(timeout=180)
