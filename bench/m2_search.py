@@ -6,6 +6,7 @@ of seeds that end worse than random's by more than 0.2 pp. Also M4's simulated u
     python -m bench.m2_search                         # the full grid: 20 seeds, c = 1, 4, 16, 24 and 64 trials
     python -m bench.m2_search --seeds 2               # what make bench runs
     python -m bench.m2_search --summarise-only        # the tables and plots from bench/out/m2_runs.json
+    python -m bench.m2_search --seeds 100 --concurrency 1 --label _c1 --arms random default ...  # apart from the grid
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 from bench.common import OUT, PLOTS, save, spread
 from bench.m2_arms import ARMS, SETS, WARM_ARMS, replay_arm
 
-RUNS_FILE = OUT / "m2_runs.json"
 REGRET_SLACK = 0.002  # a seed "loses to random" when its final regret is worse than random's by more than 0.2 pp
 
 
@@ -81,7 +81,8 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
     for set_name in dict.fromkeys(row["set"] for row in rows):
         mine = [row for row in rows if row["set"] == set_name]
         cells = sorted({(row["trials"], row["concurrency"]) for row in mine})
-        print(f"\n{SETS[set_name].label}: budget factor vs random (×) / median regret (pp) / seeds losing to random")
+        print(f"\n{SETS[set_name].label}: budget factor vs random (×) / median (mean) regret (pp) / seeds losing "
+              "to random")
         print("| arm | " + " | ".join(f"{t} trials, c={c}" for t, c in cells) + " |")
         print("|---" * (len(cells) + 1) + "|")
         for arm in dict.fromkeys(row["arm"] for row in mine):
@@ -93,10 +94,10 @@ def _cell(row: dict[str, Any] | None) -> str:
     if row is None:
         return "–"
     losing = "" if math.isnan(row["loses_to_random"]) else f" / {100 * row['loses_to_random']:.0f}%"
-    return f"{row['budget_factor']:.2f}× / {row['regret_pp']:.2f}{losing}"
+    return f"{row['budget_factor']:.2f}× / {row['regret_pp']:.2f} ({row['mean_regret_pp']:.2f}){losing}"
 
 
-PLOTTED = ("random", "default", "priors", "curve", "old-default")
+PLOTTED = ("random", "default", "random-share", "priors", "curve", "old-default")
 
 
 def plot(runs: list[dict[str, Any]], *, trials: int) -> None:
@@ -155,18 +156,22 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS))
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--summarise-only", action="store_true", help="tables and plots of bench/out/m2_runs.json")
+    parser.add_argument("--label", default="", help="a run apart from the grid: its results go to "
+                        "bench/out/m2_runs<label>.json and m2_search<label>.json, and it draws no plots")
     args = parser.parse_args()
     started = time.monotonic()
+    runs_file = OUT / f"m2_runs{args.label}.json"
     if args.summarise_only:
-        runs = json.loads(RUNS_FILE.read_text())["runs"]
+        runs = json.loads(runs_file.read_text())["runs"]
     else:
         runs = replay_grid(args)
-        RUNS_FILE.write_text(json.dumps({"runs": runs}))
+        runs_file.write_text(json.dumps({"runs": runs}))
     rows = summarise(runs)
-    plot(runs, trials=min(run["trials"] for run in runs))
+    if not args.label:
+        plot(runs, trials=min(run["trials"] for run in runs))
     print_tables(rows)
     minutes = (time.monotonic() - started) / 60
-    save("m2_search", {"seeds": args.seeds, "rows": rows, "minutes": minutes})
+    save(f"m2_search{args.label}", {"seeds": args.seeds, "rows": rows, "minutes": minutes})
     print(f"\n{len(runs)} replayed sweeps in {minutes:.1f} min")
 
 
