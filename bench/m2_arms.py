@@ -56,12 +56,15 @@ PRIORS = {
                 "search_space.training.weight_decay.prior={mode: 5.0e-4, spread: 3}",
                 "search_space.training.label_smoothing.prior={mode: 0.1, spread: 0.1}"],
 }
-PRIORS_MARK, WARM_MARK = "<priors>", "<warm start>"
+PRIORS_MARK, WARM_MARK, OTHER_DRAWS_MARK = "<priors>", "<warm start>", "<other draws>"
+OTHER_DRAWS = 1000  # the seed offset of random-other-draws
 ARMS: dict[str, list[str]] = {
     "random": ["search.algorithm=random", "scheduler.name=none"],  # the baseline: random search, no stopping
-    "default": [],  # finesweep's defaults: TPE with half the trials random, ASHA on progress, rungs from the sweep
+    # The same random search with other draws (seed + 1000): how often chance alone ends worse than the baseline.
+    "random-other-draws": [OTHER_DRAWS_MARK, "search.algorithm=random", "scheduler.name=none"],
+    "default": [],  # finesweep's defaults: TPE, ASHA on progress, rungs from the sweep
     "tpe": ["scheduler.name=none"],  # the default searcher without early stopping
-    "pure-tpe": ["search.random_fraction=0"],  # the default scheduler with TPE alone (no random share)
+    "random-share": ["search.random_fraction=0.5"],  # the previous default: half the trials drawn at random
     "random+asha": ["search.algorithm=random"],
     "curve": ["scheduler.name=curve"],
     "old-default": ["scheduler.time_unit=reports", "scheduler.grace_period=1", "scheduler.reduction_factor=2"],
@@ -83,12 +86,13 @@ def replay_arm(*, set_name: str, arm: str, trials: int, concurrency: int, seed: 
     started = time.monotonic()
     curve_set = SETS[set_name]
     curves = read_curves(curve_set.curves_file)
-    overrides = [item for item in ARMS[arm] if item not in (PRIORS_MARK, WARM_MARK)]
+    overrides = [item for item in ARMS[arm] if item not in (PRIORS_MARK, WARM_MARK, OTHER_DRAWS_MARK)]
     overrides += PRIORS[set_name] if PRIORS_MARK in ARMS[arm] else []
     if WARM_MARK in ARMS[arm]:
         past, curves = _halves(curves, seed=seed)
         overrides += [f"search.warm_start=[{_past_sweep(curve_set, past, seed=seed)}]"] if arm != "half-random" else []
-    overrides += [f"search.num_trials={trials}", f"search.max_concurrent_trials={concurrency}", f"search.seed={seed}"]
+    draws = seed + OTHER_DRAWS if OTHER_DRAWS_MARK in ARMS[arm] else seed
+    overrides += [f"search.num_trials={trials}", f"search.max_concurrent_trials={concurrency}", f"search.seed={draws}"]
     sweep = simulate(replay_spec(spec_path=curve_set.sweep, overrides=overrides, curves=curves), curves=curves)
     best_so_far = sweep.budget_curve()
     target = curves.best_value() - curve_set.target_gap

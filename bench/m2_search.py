@@ -7,6 +7,7 @@ of seeds that end worse than random's by more than 0.2 pp. Also M4's simulated u
     python -m bench.m2_search --seeds 2               # what make bench runs
     python -m bench.m2_search --summarise-only        # the tables and plots from bench/out/m2_runs.json
     python -m bench.m2_search --budget --front        # budgets and fronts instead (bench/m2_costs.py)
+    python -m bench.m2_search --seeds 100 --concurrency 1 --label _c1 --arms random default ...  # apart from the grid
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from typing import Any
 from bench.common import OUT, PLOTS, save, spread
 from bench.m2_arms import ARMS, SETS, WARM_ARMS, replay_arm
 
-RUNS_FILE = OUT / "m2_runs.json"
 REGRET_SLACK = 0.002  # a seed "loses to random" when its final regret is worse than random's by more than 0.2 pp
 
 
@@ -86,7 +86,8 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
     for set_name in dict.fromkeys(row["set"] for row in rows):
         mine = [row for row in rows if row["set"] == set_name]
         cells = sorted({(row["trials"], row["concurrency"]) for row in mine})
-        print(f"\n{SETS[set_name].label}: budget factor vs random (×) / median regret (pp) / seeds losing to random")
+        print(f"\n{SETS[set_name].label}: budget factor vs random (×) / median (mean) regret (pp) / seeds losing "
+              "to random")
         print("| arm | " + " | ".join(f"{t} trials, c={c}" for t, c in cells) + " |")
         print("|---" * (len(cells) + 1) + "|")
         for arm in dict.fromkeys(row["arm"] for row in mine):
@@ -98,10 +99,10 @@ def _cell(row: dict[str, Any] | None) -> str:
     if row is None:
         return "–"
     losing = "" if math.isnan(row["loses_to_random"]) else f" / {100 * row['loses_to_random']:.0f}%"
-    return f"{row['budget_factor']:.2f}× / {row['regret_pp']:.2f}{losing}"
+    return f"{row['budget_factor']:.2f}× / {row['regret_pp']:.2f} ({row['mean_regret_pp']:.2f}){losing}"
 
 
-PLOTTED = ("random", "default", "priors", "curve", "old-default")
+PLOTTED = ("random", "default", "random-share", "priors", "curve", "old-default")
 
 
 def plot(runs: list[dict[str, Any]], *, trials: int) -> None:
@@ -164,20 +165,24 @@ def main() -> None:
                         "trial-count sweeps of the same mean cost (bench/m2_costs.py)")
     parser.add_argument("--front", action="store_true", help="instead of the arms: the Pareto front's hypervolume "
                         "against random search at the same budget (bench/m2_costs.py)")
+    parser.add_argument("--label", default="", help="a run apart from the grid: its results go to "
+                        "bench/out/m2_runs<label>.json and m2_search<label>.json, and it draws no plots")
     args = parser.parse_args()
     started = time.monotonic()
     if args.budget or args.front:
         return costs(args, started=started)
+    runs_file = OUT / f"m2_runs{args.label}.json"
     if args.summarise_only:
-        runs = json.loads(RUNS_FILE.read_text())["runs"]
+        runs = json.loads(runs_file.read_text())["runs"]
     else:
         runs = replay_grid(args)
-        RUNS_FILE.write_text(json.dumps({"runs": runs}))
+        runs_file.write_text(json.dumps({"runs": runs}))
     rows = summarise(runs)
-    plot(runs, trials=min(run["trials"] for run in runs))
+    if not args.label:
+        plot(runs, trials=min(run["trials"] for run in runs))
     print_tables(rows)
     minutes = (time.monotonic() - started) / 60
-    save("m2_search", {"seeds": args.seeds, "rows": rows, "minutes": minutes})
+    save(f"m2_search{args.label}", {"seeds": args.seeds, "rows": rows, "minutes": minutes})
     print(f"\n{len(runs)} replayed sweeps in {minutes:.1f} min")
 
 

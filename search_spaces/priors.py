@@ -115,12 +115,19 @@ def with_mixtures(base: optuna.samplers.BaseSampler, *, priors: Mapping[str, Pri
     """``base`` with the random share and the priors mixed in (either may be absent)."""
     sampler = base
     if random_fraction > 0:
-        sampler = Mixture(sampler, other=optuna.samplers.RandomSampler(seed=seed), chance=_Constant(random_fraction),
-                          seed=seed)
+        sampler = Mixture(sampler, other=optuna.samplers.RandomSampler(seed=_stream(seed, 1)),
+                          chance=_Constant(random_fraction), seed=_stream(seed, 2))
     if priors:
-        sampler = Mixture(sampler, other=PriorDraws(priors, seed=seed), names=priors, chance=_Decaying(prior_weight),
-                          seed=seed)
+        sampler = Mixture(sampler, other=PriorDraws(priors, seed=_stream(seed, 3)), names=priors,
+                          chance=_Decaying(prior_weight), seed=_stream(seed, 4))
     return sampler
+
+
+def _stream(seed: int | None, number: int) -> int | None:
+    # Each mixture draws from its own stream: seeded with the sweep's seed itself, the random share's
+    # RandomSampler replayed TPE's own start-up draws (TPE's is seeded with it too), so half the early trials
+    # re-ran configs already tried.
+    return None if seed is None else int(np.random.SeedSequence([seed, number]).generate_state(1)[0])
 
 
 def draw(prior: Prior, distribution: BaseDistribution, *, rng: np.random.RandomState) -> float | int:

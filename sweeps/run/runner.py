@@ -276,7 +276,7 @@ def build_search(spec: SweepSpec, *, journal_path: Path | None, ledger: BudgetLe
         study_name=spec.name,
         initial_points=spec.search.initial_points,
         prior_weight=spec.search.prior_weight,
-        random_fraction=spec.search.random_share(),
+        random_fraction=spec.search.random_fraction,
         past_trials=past_trials(spec),
         budget=ledger,
     )

@@ -106,6 +106,7 @@ def test_defaults_are_what_the_docs_say(spec: SweepSpec):
     assert spec.training.max_grad_norm == 1.0  # "1.0 is the HF default"
     assert spec.training.optimizer == "adamw"
     assert spec.search.algorithm == "tpe" and spec.search.metric == "eval_loss" and spec.search.mode == "min"
+    assert spec.search.random_fraction == 0  # TPE alone (BENCHMARKS.md, M2)
     assert spec.scheduler.name == "asha" and spec.scheduler.time_unit == "progress"
     assert spec.scheduler.grace_period is None and spec.scheduler.max_t is None
     assert spec.scheduler.reduction_factor == 3 and spec.scheduler.top_rung_trials == 2
