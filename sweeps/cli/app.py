@@ -100,7 +100,9 @@ def run(spec_path: SpecPath, overrides: Overrides = None, address: Address = Non
     from sweeps.run.progress import SweepProgress
     from sweeps.run.runner import run_sweep
 
-    progress = SweepProgress(metric=spec.search.metric, mode=spec.search.mode, planned=spec.search.num_trials,
+    search = spec.search
+    planned = None if search.budget is not None and search.num_trials is None else search.trial_limit()
+    progress = SweepProgress(metric=spec.search.metric, mode=spec.search.mode, planned=planned,
                              json_events=json_events)
     started = time.monotonic()
     exit_at_second_interrupt(spec.sweep_dir)

@@ -50,7 +50,7 @@ class SweepTally:
 
     metric: str
     mode: Mode
-    planned: int  # trials the sweep will run (search.num_trials)
+    planned: int | None  # trials the sweep will run (search.num_trials); None: a budget ends it, not a count
     trials: dict[str, TrialProgress] = field(default_factory=dict)
     started_at: float = field(default_factory=time.monotonic)
     work_at_start: float = 0.0  # trials' work already behind them when this run (or resume) began
@@ -91,7 +91,7 @@ class SweepTally:
     def counts(self) -> dict[str, int]:
         states = [trial.state for trial in self.trials.values()]
         counts = {state: states.count(state) for state in STATES}
-        counts["pending"] += max(self.planned - len(states), 0)  # not yet asked of the searcher
+        counts["pending"] += max((self.planned or 0) - len(states), 0)  # not yet asked of the searcher
         return counts
 
     def best(self) -> TrialProgress | None:
@@ -104,7 +104,7 @@ class SweepTally:
         """Seconds left, if the remaining trials go at the pace this run has kept so far (early stopping
         included, since a stopped trial ends sooner); None before the first report gives a pace."""
         done_here = self._work_done() - self.work_at_start
-        if done_here <= 0:
+        if done_here <= 0 or self.planned is None:
             return None
         remaining = max(self.planned - self._work_done(), 0.0)
         return (time.monotonic() - self.started_at) * remaining / done_here
@@ -128,11 +128,12 @@ class SweepTally:
         """Where the sweep stands, in one line: the trials per state, the best so far, the time left."""
         counts, best, eta = self.counts(), self.best(), self.eta_seconds()
         ended = sum(counts[state] for state in ENDED)
-        parts = [f"{ended} of {self.planned} trials ended ({counts['done']} done, {counts['stopped']} stopped, "
+        of = f" of {self.planned}" if self.planned is not None else ""
+        parts = [f"{ended}{of} trials ended ({counts['done']} done, {counts['stopped']} stopped, "
                  f"{counts['failed']} failed), {counts['running']} running",
                  f"best {self.metric}={format_value(best.best, digits=LINE_DIGITS)} ({best.trial_id})" if best
                  else f"no {self.metric} yet"]
-        if eta is not None and ended < self.planned:
+        if eta is not None and ended < (self.planned or 0):
             parts.append(f"about {_duration(eta)} left")
         return " · ".join(parts)
 

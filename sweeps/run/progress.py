@@ -27,7 +27,7 @@ class EventSink(Protocol):
 class SweepProgress(Callback):
     """Turns Tune's trial callbacks into events (:mod:`sweeps.run.events`) and shows them."""
 
-    def __init__(self, *, metric: str, mode: str, planned: int, json_events: bool = False):
+    def __init__(self, *, metric: str, mode: str, planned: int | None, json_events: bool = False):
         self.tally = SweepTally(metric=metric, mode=mode, planned=planned)
         self.json_events = json_events
         self.sink: EventSink | None = None

@@ -97,6 +97,15 @@ def test_time_left_follows_the_pace_so_far(monkeypatch: pytest.MonkeyPatch):
     assert tally.eta_seconds() == pytest.approx(300)
 
 
+def test_a_sweep_that_a_budget_ends_counts_trials_without_a_total_or_a_time_left():
+    tally = SweepTally(metric="eval_loss", mode="min", planned=None)
+    tally.restart_clock()
+    tally.started("aaaa0001", params={})
+    tally.reported("aaaa0001", result=report(6, 5.0))
+    assert tally.eta_seconds() is None and tally.counts()["pending"] == 0
+    assert tally.status_line().startswith("0 trials ended (0 done, 0 stopped, 0 failed), 1 running · best")
+
+
 def test_the_live_table_keeps_ids_states_and_values_whole_at_80_columns():
     tally = SweepTally(metric="eval_loss", mode="min", planned=2)
     tally.started("0f72b86d", params=LONG_PARAMS)
