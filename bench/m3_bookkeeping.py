@@ -94,7 +94,7 @@ def sweep(curves: Curves, *, trials: int, concurrency: int) -> dict[str, Any]:
     init_ray(None)  # Ray's start-up is M1's; here only the sweep is timed
     started = time.perf_counter()
     with StackSampler() as sampler:
-        run_replay(spec=spec, curves=curves, callbacks=[ledger])
+        run_replay(spec=spec, curves=curves, callbacks=[ledger], reuse_actors=True)
     return {"seconds": time.perf_counter() - started, "trials": len(ledger.runs), "components": sampler.shares(),
             # The bare calls query with the replayed runs' own configs: a lookup costs the same for any query.
             "queries": [curves.runs[number].params for number in ledger.runs.values()], "spec": spec}

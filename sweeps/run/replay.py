@@ -187,9 +187,11 @@ def replay_spec(*, spec_path: Path, overrides: Sequence[str], curves: Curves) ->
 
 
 def run_replay(*, spec: SweepSpec, curves: Curves, address: str | None = None,
-               callbacks: Sequence[tune.Callback] = ()) -> ResultGrid:
+               callbacks: Sequence[tune.Callback] = (), reuse_actors: bool = False) -> ResultGrid:
     """Run ``spec``'s sweep with every trial replaying ``curves`` as a real Tune trial, through the real runner:
-    reports reach Tune in wall-clock order (see :mod:`sweeps.run.simulate` for the simulated clock)."""
+    reports reach Tune in wall-clock order (see :mod:`sweeps.run.simulate` for the simulated clock).
+    ``reuse_actors=True`` measures Tune's bookkeeping without a Python worker start per trial (M3); a replay
+    that exercises a cluster keeps a real sweep's fresh actor per trial and so its behaviour under faults."""
     init_ray(address)  # the curves go to the object store of the Ray the sweep runs on
     trainable = replay_trainable(curves, space=effective_space(spec))
-    return run_sweep(spec, address=address, callbacks=callbacks, trainable=trainable, reuse_actors=True)
+    return run_sweep(spec, address=address, callbacks=callbacks, trainable=trainable, reuse_actors=reuse_actors)

@@ -42,6 +42,8 @@ def run_sweep(spec: SweepSpec, *, address: str | None = None, callbacks: Sequenc
     searcher, scheduler and bookkeeping); it receives the trial's sampled spec paths as its config.
     ``reuse_actors=True`` suits only a trainable that owns no Ray Train workers (replay): a Train trial's
     workers would go stale in a reused actor, but a fresh Python worker per trial dominates a replay's cost.
+    A reused actor lost with its node fails its trial twice at once (its ``reset`` and ``train`` calls), and
+    Tune ends a trial that fails while it waits to restart, whatever ``max_failures`` allows.
     """
     check_storage(Path(spec.sweep_dir))
     started_ray = connect(spec, address=address, check_fit=trainable is None)
