@@ -172,18 +172,18 @@ def main() -> None:
     if args.budget or args.front:
         return costs(args, started=started)
     runs_file = OUT / f"m2_runs{args.label}.json"
-    if args.summarise_only:
-        runs = json.loads(runs_file.read_text())["runs"]
+    if args.summarise_only:  # the grid's own wall time, not this summary's
+        grid = json.loads(runs_file.read_text())
     else:
-        runs = replay_grid(args)
-        runs_file.write_text(json.dumps({"runs": runs}))
+        grid = {"runs": replay_grid(args), "minutes": (time.monotonic() - started) / 60}
+        runs_file.write_text(json.dumps(grid))
+    runs, minutes = grid["runs"], grid.get("minutes")
     rows = summarise(runs)
     if not args.label:
         plot(runs, trials=min(run["trials"] for run in runs))
     print_tables(rows)
-    minutes = (time.monotonic() - started) / 60
     save(f"m2_search{args.label}", {"seeds": args.seeds, "rows": rows, "minutes": minutes})
-    print(f"\n{len(runs)} replayed sweeps in {minutes:.1f} min")
+    print(f"\n{len(runs)} replayed sweeps in " + (f"{minutes:.1f} min" if minutes else "an unrecorded time"))
 
 
 def costs(args: argparse.Namespace, *, started: float) -> None:
