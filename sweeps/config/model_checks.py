@@ -37,7 +37,9 @@ def model_problems(spec: SweepSpec) -> list[str]:
     folder = spec.model.path
     config_file = folder / "config.json"
     if not config_file.is_file():
-        return [f"model.path: must be a Hugging Face model directory (with config.json), but got {str(folder)!r}"]
+        missing = "which does not exist" if not folder.exists() else "which has no config.json"
+        return [f"model.path: must be a Hugging Face model directory (with config.json), but got {str(folder)!r}, "
+                f"{missing}"]
     problems = []
     try:
         config = _json_object(config_file)

@@ -90,7 +90,8 @@ BAD_SPECS = [
                                      "did you mean 'adamw'?"), edits={"training.optimizer": "adam"}),
     # Files
     BadSpec("model-without-config", ("model.path: must be a Hugging Face model directory (with config.json)",
-                                     "no-model-here'"), edits={"model.path": "no-model-here"}, command="run"),
+                                     "no-model-here', which does not exist"), edits={"model.path": "no-model-here"},
+            command="run"),
     BadSpec("missing-data-file", ("dataset.path: must be an existing data file (.jsonl, .json, .csv, .parquet)",
                                   "missing.jsonl', which does not exist"), edits={"dataset.path": "missing.jsonl"}),
     BadSpec("bad-data-suffix", ("dataset.path: must end in .jsonl, .json, .csv, .parquet", "but got 'sweep.yaml'"),
