@@ -24,14 +24,14 @@ demo: venv
 	$(BIN)/finesweep sample runs/quickstart --prompt "What is a computer?"
 
 # Lint (ruff, and the import layers of pyproject.toml), the fast suite, then the slow one (Ray clusters,
-# browsers); pytest's exit code 5 means "no test selected".
+# browsers; its 15 slowest tests are listed, the fault tests among them); pytest's exit code 5 means "no test selected".
 test: venv lint test-fast test-slow
 
 test-fast:
 	$(BIN)/pytest
 
 test-slow:
-	$(BIN)/pytest -m slow || [ $$? -eq 5 ]
+	$(BIN)/pytest -m slow --durations=15 || [ $$? -eq 5 ]
 
 # Benchmarks M1–M5 (bench/, figures in BENCHMARKS.md); matplotlib for the plots comes with the `bench` extra.
 bench: venv
